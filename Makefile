@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# umdlab: the kernel's user mode driver code in a User Mode Linux sandbox.
+#
+# Data flows one way, and so do the targets:
+#   base source -> patched tree -> configured build -> kernel + modules
+#     -> rootfs -> running instance -> results
+# Everything built lives under work/ (ignored by git); the only inputs are
+# the tracked files here and Debian's packages.  `make help` lists targets.
+
+BASE     ?= 6.1
+FLAVOUR  ?= default
+MEM      ?= 256M
+NET      ?= slirp
+UMID     ?= umdlab
+V        ?= 0
+export V
+
+TOP      := $(CURDIR)
+W        := $(TOP)/work
+HOSTBIN  := $(W)/host
+GUESTBIN := $(W)/guest
+
+ifneq ($(words $(TOP)),1)
+  $(error umdlab: the project path must not contain spaces: $(TOP))
+endif
+
+# ---- inputs, validated: bad input is one line and exit status 2 ------------
+
+BASES := 6.1 6.12
+ifeq ($(filter $(BASE),$(BASES)),)
+  $(error umdlab: unknown BASE '$(BASE)'; known: $(BASES))
+endif
+
+# A flavour is a list of uml-config fragments.
+FLAVOUR_default := base umd debuginfo
+FLAVOUR_debug   := base umd debuginfo debug
+FLAVOURS := default debug
+ifeq ($(filter $(FLAVOUR),$(FLAVOURS)),)
+  $(error umdlab: unknown FLAVOUR '$(FLAVOUR)'; known: $(FLAVOURS))
+endif
+FRAG_NAMES := $(FLAVOUR_$(FLAVOUR)) $(FRAGMENTS)
+FRAG_FILES := $(foreach f,$(FRAG_NAMES),$(TOP)/uml-config/$(f).config)
+$(foreach f,$(FRAG_NAMES),$(if $(wildcard $(TOP)/uml-config/$(f).config),,\
+  $(error umdlab: unknown fragment '$(f)'; fragments are uml-config/*.config)))
+
+ifeq ($(shell echo '$(MEM)' | grep -Eqx '[1-9][0-9]*[KMG]?' && echo ok),)
+  $(error umdlab: MEM '$(MEM)' is not a size (e.g. 256M, 1G))
+endif
+ifeq ($(filter $(NET),slirp none),)
+  $(error umdlab: NET '$(NET)' must be slirp or none)
+endif
+ifeq ($(shell echo '$(UMID)' | grep -Eqx '[A-Za-z0-9_.-]{1,32}' && echo ok),)
+  $(error umdlab: UMID '$(UMID)' must be 1-32 of [A-Za-z0-9_.-])
+endif
+
+# The kernel source: Debian's tarball as a git work tree, or KSRC.
+ifdef KSRC
+  override KSRC := $(abspath $(KSRC))
+  ifeq ($(wildcard $(KSRC)/Makefile $(KSRC)/Kconfig $(KSRC)/arch/um/Kconfig),)
+    $(error umdlab: KSRC '$(KSRC)' is not a kernel tree (no Makefile, Kconfig, arch/um))
+  endif
+  SRC      := $(KSRC)
+  BUILD_ID := ksrc-$(shell printf %s '$(KSRC)' | sha1sum | cut -c1-8)
+else
+  SRC      := $(W)/src/linux-$(BASE)
+  BUILD_ID := $(BASE)
+  TARBALL  := /usr/src/linux-source-$(BASE).tar.xz
+  PATCHDIR := $(TOP)/kernel-patches/$(BASE)
+endif
+BLD      := $(W)/build/$(BUILD_ID)-$(FLAVOUR)
+ROOTFS   := $(W)/rootfs/$(BUILD_ID)-$(FLAVOUR)
+PKGROOT  := $(W)/rootfs/packages
+LINUX    := $(BLD)/linux
+
+ifeq ($(V),1)
+  Q :=
+else
+  Q := @
+endif
+
+# ---- host and guest programs (C) --------------------------------------------
+
+HOST_CFLAGS  := -O2 -Wall -Wextra -Werror
+GUEST_CFLAGS := -O2 -Wall -Wextra -static
+HOST_TOOLS   := umdlab-run ktap kbuild-progress
+GUEST_PROGS  := umdlab-init
+
+$(HOSTBIN)/%: $(TOP)/scripts/%.c
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $(notdir $@)"
+	$(Q)gcc $(HOST_CFLAGS) -o $@ $<
+
+$(GUESTBIN)/umdlab-init: $(TOP)/rootfs/init/umdlab-init.c
+	@mkdir -p $(@D)
+	@echo "  GUESTCC $(notdir $@)"
+	$(Q)gcc $(GUEST_CFLAGS) -o $@ $<
+
+host-tools: $(addprefix $(HOSTBIN)/,$(HOST_TOOLS))
+guest-progs: $(addprefix $(GUESTBIN)/,$(GUEST_PROGS))
+
+# ---- the pipeline -------------------------------------------------------------
+
+.PHONY: all deps tree config kernel rootfs run-uml halt export-patches \
+	test host-tools guest-progs help clean FORCE
+
+all: rootfs
+
+# Every target starts here.  Cheap when nothing changed: the package
+# database is read only when it is newer than the last check.
+DEPS_PKGS := $(if $(KSRC),,linux-source-$(BASE))
+deps:
+	$(Q)$(TOP)/scripts/deps $(DEPS_PKGS)
+
+tree: deps
+ifndef KSRC
+	$(Q)$(TOP)/scripts/kernel-tree prepare $(TARBALL) $(PATCHDIR) $(SRC)
+endif
+
+config: tree
+	$(Q)$(TOP)/scripts/kernel-config $(SRC) $(BLD) $(FRAG_FILES)
+
+kernel: config $(HOSTBIN)/kbuild-progress
+	$(Q)$(TOP)/scripts/kernel-build $(SRC) $(BLD) $(HOSTBIN)/kbuild-progress
+
+rootfs: kernel guest-progs
+	$(Q)$(TOP)/scripts/rootfs-packages $(TOP)/rootfs/packages.list $(W)/debs $(PKGROOT)
+	$(Q)$(TOP)/scripts/rootfs-assemble $(PKGROOT) $(ROOTFS) $(SRC) $(BLD) $(GUESTBIN) $(TOP)/rootfs/overlay
+
+export-patches: deps
+ifdef KSRC
+	$(error umdlab: export-patches works on the umdlab tree, not on KSRC)
+endif
+	$(Q)$(TOP)/scripts/kernel-tree export $(PATCHDIR) $(SRC)
+
+# ---- running an instance --------------------------------------------------------
+
+SHARE ?= $(W)/share
+RUN_ENV = LINUX=$(LINUX) ROOTFS=$(ROOTFS) MEM=$(MEM) NET=$(NET) UMID=$(UMID) \
+	SHARE=$(SHARE) APPEND='$(APPEND)' RUNDIR=$(W)/run UMLDIR=$(W)/uml \
+	SUPERVISOR=$(HOSTBIN)/umdlab-run TIMEOUT=$(TIMEOUT)
+
+run-uml: rootfs $(HOSTBIN)/umdlab-run
+	$(Q)$(RUN_ENV) CMD='$(subst ','\'',$(CMD))' $(TOP)/scripts/run-uml
+
+halt:
+	$(Q)$(TOP)/scripts/halt-uml $(W)/uml $(UMID)
+
+# ---- tests ------------------------------------------------------------------------
+
+test: rootfs host-tools
+	$(Q)$(RUN_ENV) TOP=$(TOP) W=$(W) BASE=$(BASE) HOSTBIN=$(HOSTBIN) \
+		T='$(T)' $(TOP)/tests/run
+
+help:
+	@sed -n 's/^## //p' $(TOP)/README.md 2>/dev/null || true
+	@echo "targets: run-uml test kernel rootfs config tree export-patches halt clean"
+
+# Removes what can be rebuilt from the inputs.  Never the kernel work tree
+# (work/src, a developer's edits and commits), the .deb cache or the share.
+clean:
+	rm -rf $(W)/build $(W)/rootfs $(W)/host $(W)/guest $(W)/test

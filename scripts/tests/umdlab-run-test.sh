@@ -1,0 +1,313 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# umdlab-run-test.sh UMDLAB-RUN: tests of the UML supervisor, TAP output.
+#
+# The programs in fake-uml/ imitate UML: they print a console, report an
+# exit status, panic, hang, leave detached processes and an instance
+# directory behind, or put the terminal into raw mode.  Each records the
+# pids it creates in $FAKE_PIDS, so that every test can check that none
+# of them is left running.
+set -u
+
+R=$(realpath "${1:?usage: umdlab-run-test.sh PATH-TO-umdlab-run}")
+FAKE=$(cd "$(dirname "$0")/fake-uml" && pwd)
+tmp=$(mktemp -d /tmp/umdlab-run-test.XXXXXX)
+export FAKE_PIDS=$tmp/pids
+n=0 failed=0 diag=
+all_pids=$tmp/all-pids
+: >"$all_pids"
+
+finish() {
+	local p
+	# Only what our tests started, by pid, should anything have leaked.
+	for p in $(cat "$all_pids" "$FAKE_PIDS" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap finish EXIT
+
+fail() { diag+="# $*"$'\n'; }
+
+# report NAME: one TAP line for the checks made since the last report.
+report() {
+	n=$((n + 1))
+	if [ -z "$diag" ]; then
+		echo "ok $n - $1"
+	else
+		echo "not ok $n - $1"
+		printf '%s' "$diag"
+		failed=$((failed + 1))
+	fi
+	diag=
+	cat "$FAKE_PIDS" >>"$all_pids" 2>/dev/null
+	rm -f "$FAKE_PIDS" "$FAKE_PIDS".*
+}
+
+# run ARGS...: the supervisor with a watchdog; sets rc, ms, $tmp/out, err.
+run() {
+	local t0=${EPOCHREALTIME/./}
+	timeout --foreground -s KILL 30 "$R" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+}
+
+expect_rc() {
+	[ "$rc" = "$1" ] || fail "exit status $rc, expected $1"
+}
+expect_has() {	# FILE TEXT
+	grep -qF -- "$2" "$tmp/$1" ||
+		fail "$1 lacks '$2'; it is: $(head -c 600 "$tmp/$1" | tr '\n' '|')"
+}
+expect_lacks() {
+	! grep -qF -- "$2" "$tmp/$1" || fail "$1 has '$2'"
+}
+expect_time() {	# MIN MAX in ms
+	[ "$ms" -ge "$1" ] && [ "$ms" -le "$2" ] ||
+		fail "took $ms ms, expected $1..$2"
+}
+# expect_gone MIN: the fakes recorded at least MIN pids, none of them alive.
+expect_gone() {
+	local p c=0
+	for p in $(cat "$FAKE_PIDS" 2>/dev/null); do
+		c=$((c + 1))
+		if kill -0 "$p" 2>/dev/null; then
+			fail "pid $p ($(cat /proc/"$p"/cmdline 2>/dev/null |
+				tr '\0' ' ')) still running"
+		fi
+	done
+	[ "$c" -ge "$1" ] || fail "fakes recorded $c pids, expected >= $1"
+}
+
+echo "TAP version 13"
+
+# Slow (10 s), so it runs in the background while the others go on: the
+# guest reports, but the power-off hangs.
+(
+	export FAKE_PIDS=$tmp/grace-pids
+	t0=${EPOCHREALTIME/./}
+	timeout --foreground -s KILL 30 "$R" -m -- "$FAKE/detach" 5 hang \
+		>"$tmp/grace-out" 2>"$tmp/grace-err"
+	echo "$? $(( (${EPOCHREALTIME/./} - t0) / 1000 ))" >"$tmp/grace-rc"
+) &
+grace_job=$!
+
+# Bad input: one line on stderr and 2, nothing run.
+for args in "-x -- true" "-t" "-t abc true" "-t -1 true" "-t 1x true" \
+		"-l" "-m --" ""; do
+	# shellcheck disable=SC2086
+	run $args
+	expect_rc 2
+	[ "$(wc -l <"$tmp/err")" = 1 ] ||
+		fail "'$args': stderr is not one line: $(cat "$tmp/err")"
+done
+report "bad options and a missing PROGRAM exit 2 with one line"
+
+run -- "$tmp/no-such-program" arg
+expect_rc 2
+expect_has err "umdlab-run: cannot run $tmp/no-such-program: No such file or directory"
+report "a PROGRAM that cannot be run exits 2"
+
+run -- "$FAKE/exit-with" 0 "line one" "line two"
+expect_rc 0
+expect_has out "line one"
+expect_has out "line two"
+expect_has out "fake: on stderr"
+expect_has out "fake: stdin is /dev/null"
+expect_gone 1
+report "exit 0: stdout and stderr are copied, stdin is /dev/null"
+
+run -- "$FAKE/exit-with" 7
+expect_rc 1
+run -- "$FAKE/exit-with" signal
+expect_rc 1
+expect_gone 2
+report "a non-zero exit or a death by signal exits 1"
+
+printf 'earlier run\n' >"$tmp/log"
+run -m -l "$tmp/log" -- "$FAKE/detach" 3
+expect_rc 3
+expect_has out "fake: booting"
+expect_has out "fake: on stderr"
+expect_has out "reboot: Power down"
+expect_lacks out "umdlab: exit status"
+expect_lacks err "umdlab-run"
+expect_gone 3
+report "-m: the marker's status is the exit status, the marker is not shown"
+
+expect_has log "earlier run"
+expect_has log "fake: booting"
+expect_has log "fake: on stderr"
+expect_has log "umdlab: exit status 3"
+expect_has log "reboot: Power down"
+report "-l appends the whole console to the log"
+
+run -- "$FAKE/detach" 3
+expect_rc 0
+expect_has out "umdlab: exit status 3"
+expect_gone 3
+report "without -m the marker is ordinary output and detached processes die"
+
+run -m -- "$FAKE/exit-with" 0 "umdlab: exit status 256" \
+	"xumdlab: exit status 1" "umdlab: exit status 1 and more" "last words"
+expect_rc 125
+expect_has out "umdlab: exit status 256"
+expect_has out "xumdlab: exit status 1"
+expect_has out "umdlab: exit status 1 and more"
+expect_has err "umdlab-run: guest ended without reporting an exit status"
+expect_has err "last words"
+expect_gone 1
+report "-m: no valid marker exits 125 with the last console lines"
+
+run -m -- "$FAKE/exit-with" 1 $'umdlab: exit status 0\r' "after"
+expect_rc 0
+expect_lacks out "umdlab: exit status"
+expect_has out "after"
+report "-m: a CRLF marker line counts and is not shown"
+
+run -- "$FAKE/panic"
+expect_rc 126
+expect_has out "Kernel panic - not syncing: test"
+expect_has out "fake: backtrace after the panic"
+expect_has err "umdlab-run: kernel panic"
+expect_time 900 4000
+expect_gone 1
+report "a kernel panic stops the instance after 1 s and exits 126"
+
+run -t 1 -- "$FAKE/hang"
+expect_rc 124
+expect_has err "umdlab-run: timeout after 1 s"
+expect_has err "fake: booting"
+expect_has out "login: "
+expect_time 900 4000
+expect_gone 2
+report "-t 1 kills a hanging instance and exits 124"
+
+# SIGINT and SIGTERM, as from make's Ctrl-C.  With job control on, bash
+# does not start background jobs with SIGINT ignored.
+for sig in INT TERM; do
+	set -m
+	"$R" -m -- "$FAKE/hang" >"$tmp/out" 2>"$tmp/err" &
+	sup=$!
+	set +m
+	echo "$sup" >>"$all_pids"
+	for _ in $(seq 100); do
+		[ "$(wc -l <"$FAKE_PIDS" 2>/dev/null)" = 2 ] &&
+			grep -q "login: " "$tmp/out" && break
+		sleep 0.05
+	done
+	expect_has out "login: "
+	kill -"$sig" "$sup"
+	for _ in $(seq 100); do
+		kill -0 "$sup" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$sup" 2>/dev/null && fail "SIG$sig: supervisor still running"
+	wait "$sup" 2>/dev/null
+	rc=$?
+	expect_rc 130
+	expect_has err "umdlab-run: interrupted"
+	expect_gone 2
+	report "SIG$sig to the supervisor leaves no process and exits 130"
+done
+
+mkdir -p "$tmp/uml/live"
+sleep 100 &
+live=$!
+echo "$live" >>"$all_pids"
+echo "$live" >"$tmp/uml/live/pid"
+run -u "$tmp/uml/live" -- "$FAKE/exit-with" 0
+expect_rc 2
+expect_has err "umdlab-run: instance live is already running (pid $live)"
+expect_lacks out "fake"
+[ -f "$tmp/uml/live/pid" ] || fail "the running instance's pid file was removed"
+[ -s "$FAKE_PIDS" ] && fail "the program was started"
+kill -KILL "$live"
+wait "$live" 2>/dev/null
+report "-u: a running instance is refused with 2"
+
+# A dead pid: one of our own, reaped.
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+mkdir -p "$tmp/uml/stale"
+echo "$dead" >"$tmp/uml/stale/pid"
+: >"$tmp/uml/stale/mconsole"
+run -u "$tmp/uml/stale/" -- "$FAKE/exit-with" 0
+expect_rc 0
+expect_has out "fake: on stderr"
+[ -e "$tmp/uml/stale" ] && fail "the stale instance directory is still there"
+report "-u: a stale instance directory is removed"
+
+mkdir -p "$tmp/uml/other"
+echo "$dead" >"$tmp/uml/other/pid"
+echo keep >"$tmp/uml/other/keep"
+run -u "$tmp/uml/other" -- "$FAKE/exit-with" 0
+expect_rc 0
+[ -f "$tmp/uml/other/keep" ] || fail "a file that is not UML's was removed"
+[ -e "$tmp/uml/other/pid" ] && fail "the stale pid file is still there"
+report "-u: only pid, mconsole and the directory itself are removed"
+
+run -t 1 -u "$tmp/uml/left" -- "$FAKE/instance" "$tmp/uml/left"
+expect_rc 124
+expect_has out "fake: instance up"
+[ -e "$tmp/uml/left" ] && fail "the killed instance's directory is still there"
+expect_gone 1
+report "-u: the directory a killed instance leaves behind is removed"
+
+echo "typed by the user" |
+	timeout -s KILL 30 "$R" -i -- sh -c 'cat; echo $$ >>"$FAKE_PIDS"' \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+expect_rc 0
+expect_has out "typed by the user"
+report "-i without a terminal passes stdin through"
+
+# -i on a terminal: script(1) provides a pty.
+if command -v script >/dev/null; then
+	cat >"$tmp/itest" <<-EOF
+		before=\$(stty -g)
+		"$R" -i -t 1 -- "$FAKE/raw-tty" >"$tmp/out" 2>"$tmp/err"
+		echo \$? >"$tmp/irc"
+		after=\$(stty -g)
+		[ "\$before" = "\$after" ] || echo "termios not restored" >>"$tmp/ibad"
+		perl -MFcntl -e 'exit((fcntl(STDIN, F_GETFL, 0) & O_NONBLOCK) ? 1 : 0)' ||
+			echo "stdin left O_NONBLOCK" >>"$tmp/ibad"
+		set -- \$(cat /proc/\$\$/stat)
+		[ "\$5" = "\$8" ] || echo "the shell is no longer in the foreground" >>"$tmp/ibad"
+	EOF
+	timeout -s KILL 30 script -qec "bash $tmp/itest" /dev/null \
+		</dev/null >/dev/null 2>&1
+	rc=$(cat "$tmp/irc" 2>/dev/null)
+	expect_rc 124
+	expect_has out "fake: foreground"
+	expect_has out "fake: raw"
+	[ -f "$tmp/ibad" ] && fail "$(cat "$tmp/ibad")"
+	expect_gone 1
+	report "-i on a terminal: UML is foreground, the terminal is restored"
+else
+	n=$((n + 1))
+	echo "ok $n - -i on a terminal # SKIP no script(1)"
+fi
+
+# A reader that goes away must not stop the supervisor or the cleanup.
+timeout -s KILL 30 "$R" -- sh -c 'echo $$ >>"$FAKE_PIDS"; yes | head -n 100000' |
+	head -n 1 >/dev/null
+rc=${PIPESTATUS[0]}
+expect_rc 0
+expect_gone 1
+report "a closed stdout does not kill the supervisor"
+
+wait "$grace_job"
+read -r rc ms <"$tmp/grace-rc"
+expect_rc 5
+expect_time 9500 14000
+expect_lacks grace-out "umdlab: exit status"
+expect_has grace-out "reboot: Power down"
+FAKE_PIDS=$tmp/grace-pids expect_gone 3
+cat "$tmp/grace-pids" >>"$all_pids"
+report "-m: a guest that hangs after reporting is killed after 10 s"
+
+echo "1..$n"
+[ "$failed" = 0 ]

@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/kernel-config: fragments are verified after olddefconfig, and the
+# configuration is redone only when a fragment changed.  Uses the real
+# kernel tree with a scratch build directory.
+. "$TOP/tests/lib.sh"
+SRC=${SRC:-$W/src/linux-$BASE}
+bld=$W/test/config-bld
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp" "$bld"' EXIT
+rm -rf "$bld"
+
+plan 5
+
+printf 'CONFIG_UMDLAB_NO_SUCH_OPTION=y\n' > "$tmp/bogus.config"
+out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" "$tmp/bogus.config" 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q 'CONFIG_UMDLAB_NO_SUCH_OPTION=y requested, but Kconfig dropped it'; then
+	pass unknown-option-named
+else
+	fail unknown-option-named "an option Kconfig drops must fail the configuration, naming it" "rc=$rc: $out"
+fi
+
+# An option that exists but whose dependencies cannot hold on UML.
+printf 'CONFIG_PCI=y\n' > "$tmp/nopci.config"
+out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" "$tmp/nopci.config" 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q 'CONFIG_PCI=y requested'; then
+	pass unmet-dependency-named
+else
+	fail unmet-dependency-named "an option whose dependencies fail on UML must be named" "rc=$rc: $out"
+fi
+
+"$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" >/dev/null 2>&1
+check good-config "the base fragment alone must configure cleanly" test -f "$bld/.config"
+
+before=$(stat -c %Y.%y "$bld/.config")
+sleep 1
+"$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" >/dev/null 2>&1
+expect_eq unchanged-no-reconfig "$before" "$(stat -c %Y.%y "$bld/.config")" \
+	"unchanged fragments must not rewrite .config (it would make Kbuild redo work)"
+
+cp "$TOP/uml-config/base.config" "$tmp/base.config"
+echo 'CONFIG_BPF=y' >> "$tmp/base.config"
+"$TOP/scripts/kernel-config" "$SRC" "$bld" "$tmp/base.config" >/dev/null 2>&1
+check changed-reconfig "a changed fragment must be applied (CONFIG_BPF=y in .config)" \
+	grep -qx 'CONFIG_BPF=y' "$bld/.config"
+done_testing

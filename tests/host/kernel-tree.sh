@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/kernel-tree: the patch round trip and the rules that keep a
+# developer's work.  Runs on a small synthetic "kernel" tarball shaped like
+# Debian's (top directory, Makefile with kernelversion, the Debian block in
+# .gitignore), so every rule is exercised in a second without extracting
+# the real tree.
+. "$TOP/tests/lib.sh"
+KT=$TOP/scripts/kernel-tree
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@localhost GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@localhost
+
+plan 12
+
+# The synthetic base.
+mkdir -p "$tmp/linux-source-9.9/kernel"
+cat > "$tmp/linux-source-9.9/Makefile" <<'MK'
+VERSION = 9
+PATCHLEVEL = 9
+SUBLEVEL = 0
+kernelversion:
+	@echo 9.9.0
+MK
+printf 'int umd;\n' > "$tmp/linux-source-9.9/kernel/usermode_driver.c"
+printf '*.o\n\n#\n# Debian packaging: ignore everything at the top level, since it isn'"'"'t\n# included in our repository\n#\n/*\n!/debian/\n' > "$tmp/linux-source-9.9/.gitignore"
+tar -C "$tmp" -cJf "$tmp/base.tar.xz" linux-source-9.9
+P=$tmp/patches T=$tmp/tree
+mkdir -p "$P"
+: > "$P/series"
+
+"$KT" prepare "$tmp/base.tar.xz" "$P" "$T" >/dev/null 2>&1
+check prepare-base "an empty series gives the base commit, tagged umdlab-base" \
+	test "$(git -C "$T" rev-parse HEAD)" = "$(git -C "$T" rev-parse umdlab-base 2>/dev/null)"
+
+touch "$T/newfile"
+check debian-gitignore-dropped "a new top-level file must show as untracked (Debian's '/*' ignore block must be gone)" \
+	sh -c "git -C '$T' status --porcelain | grep -q newfile"
+rm "$T/newfile"
+
+# Two commits, exported.
+echo 'int umd_fix;' >> "$T/kernel/usermode_driver.c"
+git -C "$T" commit -qam "umd: fix one"
+echo 'int bpfilter;' > "$T/kernel/bpfilter.c"
+git -C "$T" add kernel/bpfilter.c
+git -C "$T" commit -qm "bpfilter: add two"
+"$KT" export "$P" "$T" >/dev/null 2>&1
+n=$(grep -c '\.patch$' "$P/series")
+expect_eq export-writes-series 2 "$n" "export must write one patch per commit after the base and list them in series"
+
+tree_before=$(git -C "$T" rev-parse 'HEAD^{tree}')
+head_before=$(git -C "$T" rev-parse HEAD)
+"$KT" prepare "$tmp/base.tar.xz" "$P" "$T" >/dev/null 2>&1
+expect_eq prepare-in-sync-is-noop "$head_before" "$(git -C "$T" rev-parse HEAD)" \
+	"prepare on an exported tree must not touch it"
+
+rm -rf "$T"
+"$KT" prepare "$tmp/base.tar.xz" "$P" "$T" >/dev/null 2>&1
+expect_eq roundtrip-tree-hash "$tree_before" "$(git -C "$T" rev-parse 'HEAD^{tree}' 2>/dev/null)" \
+	"export -> remove tree -> prepare must give the identical git tree"
+expect_eq roundtrip-commit-hash "$head_before" "$(git -C "$T" rev-parse HEAD 2>/dev/null)" \
+	"the rebuilt commits must be identical too (fixed base identity, committer date = author date)"
+
+# A dirty tree is never touched when the patch set changes.
+echo '# a comment' >> "$P/series"
+echo 'uncommitted work' >> "$T/kernel/usermode_driver.c"
+out=$("$KT" prepare "$tmp/base.tar.xz" "$P" "$T" 2>&1); rc=$?
+expect_eq dirty-refused-rc 2 "$rc" "prepare over uncommitted changes must stop with status 2: $out"
+check dirty-kept "the uncommitted edit must survive the refused prepare" \
+	grep -q 'uncommitted work' "$T/kernel/usermode_driver.c"
+git -C "$T" checkout -q -- kernel/usermode_driver.c
+
+# Unexported commits are never dropped either.
+echo 'int three;' >> "$T/kernel/bpfilter.c"
+git -C "$T" commit -qam "bpfilter: three"
+head=$(git -C "$T" rev-parse HEAD)
+out=$("$KT" prepare "$tmp/base.tar.xz" "$P" "$T" 2>&1); rc=$?
+if [ $rc -eq 2 ] && [ "$(git -C "$T" rev-parse HEAD)" = "$head" ]; then
+	pass unexported-refused
+else
+	fail unexported-refused "prepare over commits not yet exported must stop (2) and keep HEAD" "rc=$rc: $out"
+fi
+
+# Export refuses while the patch directory has changes of its own.
+out=$("$KT" export "$P" "$T" 2>&1); rc=$?
+expect_eq export-refuses-changed-patchdir 2 "$rc" "export must not overwrite hand edits in the patch directory: $out"
+
+# Clean and exported: a changed patch set rebuilds the tree.
+git -C "$T" reset -q --hard HEAD~1
+sed -i '/a comment/d' "$P/series"
+"$KT" export "$P" "$T" >/dev/null 2>&1
+sed -i 's/int bpfilter;/int bpfilter_changed;/' "$P"/0002-*.patch
+"$KT" prepare "$tmp/base.tar.xz" "$P" "$T" >/dev/null 2>&1
+check rebuild-on-change "a clean, exported tree must be rebuilt from base + the changed series" \
+	grep -q bpfilter_changed "$T/kernel/bpfilter.c"
+
+# A patch that does not apply: named, with its file, status 2, tree kept.
+head=$(git -C "$T" rev-parse HEAD)
+sed -i 's/^ int umd;/ int umd_missing;/' "$P"/0001-*.patch
+out=$("$KT" prepare "$tmp/base.tar.xz" "$P" "$T" 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q '0001-.*\.patch.*kernel/usermode_driver.c' &&
+   [ "$(git -C "$T" rev-parse HEAD)" = "$head" ]; then
+	pass bad-patch-named
+else
+	fail bad-patch-named "a patch that does not apply must be named with its file, exit 2, and leave the tree as it was" "rc=$rc: $out"
+fi
+
+done_testing

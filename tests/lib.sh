@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the test groups: TAP output and the boot helper.
+#
+# A test group prints one TAP stream: plan, then `ok`/`not ok` lines with
+# `# ` diagnostics saying which invariant broke.  It exits non-zero when
+# any test failed.
+
+TAP_N=0
+TAP_FAILED=0
+
+plan() { echo "TAP version 13"; echo "1..$1"; }
+
+diag() { sed 's/^/# /'; }
+
+# pass NAME / fail NAME MESSAGE...
+pass() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N $1"; }
+fail() {
+	local name=$1
+	shift
+	TAP_N=$((TAP_N + 1))
+	TAP_FAILED=$((TAP_FAILED + 1))
+	printf '%s\n' "$@" | diag
+	echo "not ok $TAP_N $name"
+}
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N $1 # SKIP $2"; }
+
+# check NAME MESSAGE COMMAND...: pass when COMMAND succeeds.
+check() {
+	local name=$1 msg=$2
+	shift 2
+	if "$@"; then pass "$name"; else fail "$name" "$msg"; fi
+}
+
+# expect_eq NAME WANT GOT INVARIANT
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "$4" "want: $2" "got:  $3"
+	fi
+}
+
+done_testing() { [ "$TAP_FAILED" -eq 0 ]; }
+
+# guest_run CMD...: boot the test instance, run CMD in it.  Sets OUT (the
+# command's output), RC (exit status) and LOG (console log path).  Needs
+# the Makefile's RUN_ENV in the environment.
+GUEST_N=0
+guest_run() {
+	GUEST_N=$((GUEST_N + 1))
+	local umid=t$$-$GUEST_N
+	OUT=$(UMID=$umid CMD="$*" TIMEOUT=${GUEST_TIMEOUT:-120} \
+		"$TOP/scripts/run-uml" 2>&1) && RC=0 || RC=$?
+	LOG=$RUNDIR/$umid/console.log
+	LAST_UMID=$umid
+}
