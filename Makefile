@@ -91,6 +91,12 @@ $(HOSTBIN)/%: $(TOP)/scripts/%.c
 	@echo "  HOSTCC  $(notdir $@)"
 	$(Q)gcc $(HOST_CFLAGS) -o $@ $<
 
+# Tools only the tests use.
+$(HOSTBIN)/%: $(TOP)/tests/tools/%.c
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $(notdir $@)"
+	$(Q)gcc $(HOST_CFLAGS) -o $@ $<
+
 $(GUESTBIN)/umdlab-init: $(TOP)/rootfs/init/umdlab-init.c
 	@mkdir -p $(@D)
 	@echo "  GUESTCC $(notdir $@)"
@@ -121,7 +127,7 @@ config: tree
 	$(Q)$(TOP)/scripts/kernel-config $(SRC) $(BLD) $(FRAG_FILES)
 
 kernel: config $(HOSTBIN)/kbuild-progress
-	$(Q)$(TOP)/scripts/kernel-build $(SRC) $(BLD) $(HOSTBIN)/kbuild-progress
+	$(Q)IF_STALE=$(IF_STALE) $(TOP)/scripts/kernel-build $(SRC) $(BLD) $(HOSTBIN)/kbuild-progress
 
 rootfs: kernel guest-progs
 	$(Q)$(TOP)/scripts/rootfs-packages $(TOP)/rootfs/packages.list $(W)/debs $(PKGROOT)
@@ -137,19 +143,21 @@ endif
 
 SHARE ?= $(W)/share
 RUN_ENV = LINUX=$(LINUX) ROOTFS=$(ROOTFS) MEM=$(MEM) NET=$(NET) UMID=$(UMID) \
-	SHARE=$(SHARE) APPEND='$(APPEND)' RUNDIR=$(W)/run UMLDIR=$(W)/uml \
+	SHARE=$(SHARE) APPEND='$(subst ','\'',$(value APPEND))' RUNDIR=$(W)/run UMLDIR=$(W)/uml \
 	SUPERVISOR=$(HOSTBIN)/umdlab-run TIMEOUT=$(TIMEOUT)
 
+# run-uml builds only what is missing or stale (see scripts/kernel-build).
+run-uml: IF_STALE := 1
 run-uml: rootfs $(HOSTBIN)/umdlab-run
-	$(Q)$(RUN_ENV) CMD='$(subst ','\'',$(CMD))' $(TOP)/scripts/run-uml
+	$(Q)$(RUN_ENV) CMD='$(subst ','\'',$(value CMD))' $(TOP)/scripts/run-uml
 
 halt:
 	$(Q)$(TOP)/scripts/halt-uml $(W)/uml $(UMID)
 
 # ---- tests ------------------------------------------------------------------------
 
-test: rootfs host-tools
-	$(Q)$(RUN_ENV) TOP=$(TOP) W=$(W) BASE=$(BASE) HOSTBIN=$(HOSTBIN) \
+test: rootfs host-tools $(HOSTBIN)/loopback-token
+	$(Q)$(RUN_ENV) TOP=$(TOP) W=$(W) BASE=$(BASE) HOSTBIN=$(HOSTBIN) SRC=$(SRC) \
 		T='$(T)' $(TOP)/tests/run
 
 help:

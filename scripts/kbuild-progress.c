@@ -42,8 +42,15 @@ static int is_object_line(const char *l)
 	return 0;
 }
 
+/*
+ * Compiler and Kbuild diagnostics.  The linker's warnings about RWX
+ * segments and executable stacks are left in the log: every UML link on
+ * binutils 2.40 prints them and they say nothing about the change at hand.
+ */
 static int is_diagnostic(const char *l)
 {
+	if (!strncmp(l, "/usr/bin/ld: warning:", 21))
+		return 0;
 	return strstr(l, "warning:") || strstr(l, "error:") ||
 	       strstr(l, "Error ") || strstr(l, "*** ");
 }

@@ -104,6 +104,22 @@ static char *xstrdup(const char *s)
 	return memcpy(xmalloc(len), s, len);
 }
 
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Columns of leading blanks, tabs to the next multiple of 8. */
+static const char *measure_indent(const char *s, int *indent)
+{
+	int col = 0;
+
+	for (; is_space(*s); s++)
+		col = *s == '\t' ? (col / 8 + 1) * 8 : col + 1;
+	*indent = col;
+	return s;
+}
+
 static void context_add(const char *line)
 {
 	size_t len = strlen(line) + 1;
@@ -130,7 +146,7 @@ static void context_clear(void)
 	ctx.count = 0;
 }
 
-/* Skip up to @cols columns of indentation, so nested output reads flat. */
+/* Skip up to @cols columns of indentation. */
 static const char *dedent(const char *s, int cols)
 {
 	int col = 0;
@@ -145,10 +161,18 @@ static const char *dedent(const char *s, int cols)
 	}
 }
 
-static void context_print(int indent)
+/* Dedented like kunit_parser.py does, so nested output reads flat. */
+static void context_print(void)
 {
-	int i;
+	int i, indent = -1;
 
+	for (i = 0; i < ctx.count; i++) {
+		int cols;
+
+		measure_indent(ctx.line[(ctx.first + i) % CONTEXT_LINES], &cols);
+		if (indent < 0 || cols < indent)
+			indent = cols;
+	}
 	for (i = 0; i < ctx.count; i++) {
 		const char *line = ctx.line[(ctx.first + i) % CONTEXT_LINES];
 
@@ -162,7 +186,7 @@ static void context_print(int indent)
  * uses up the context, so a crash's log is shown once, not per missing
  * test.
  */
-static void report(enum status st, const char *leaf, int indent)
+static void report(enum status st, const char *leaf)
 {
 	int i;
 
@@ -179,16 +203,16 @@ static void report(enum status st, const char *leaf, int indent)
 	else
 		n_failed++;
 	if (st == FAIL)
-		context_print(indent);
+		context_print();
 	context_clear();
 }
 
-static void report_missing(long num, int indent)
+static void report_missing(long num)
 {
 	char leaf[48];
 
 	snprintf(leaf, sizeof(leaf), "<missing #%ld>", num);
-	report(FAIL, leaf, indent);
+	report(FAIL, leaf);
 	stack[depth].failed++;
 }
 
@@ -226,7 +250,7 @@ static void close_top(const char *parent_name)
 	struct level *l = &stack[depth];
 	long num;
 
-	if (!l->name && parent_name && depth > 1)
+	if (!l->name && parent_name && *parent_name && depth > 1)
 		l->name = xstrdup(parent_name);
 
 	/*
@@ -236,14 +260,14 @@ static void close_top(const char *parent_name)
 	if (l->child_results) {
 		l->results++;
 		if (!l->child_failed)
-			report_missing(l->results, l->indent);
+			report_missing(l->results);
 		l->child_results = 0;
 		l->child_failed = 0;
 	}
 
 	/* A test that died half-way must not look like a pass. */
 	for (num = l->results + 1; num <= l->plan; num++) {
-		report_missing(num, l->indent);
+		report_missing(num);
 		l->results++;
 	}
 
@@ -257,7 +281,7 @@ static void close_top(const char *parent_name)
 
 		leaf = xmalloc(strlen(reason) + sizeof("<skipped: >"));
 		sprintf(leaf, *reason ? "<skipped: %s>" : "<skipped>", reason);
-		report(SKIP, leaf, l->indent);
+		report(SKIP, leaf);
 		free(leaf);
 		l->results++;
 	}
@@ -297,6 +321,28 @@ static void close_all(void)
 	pending_name = NULL;
 }
 
+/*
+ * A second stream at the indentation of the one on top, before the parent's
+ * result: e.g. one "make test" group that runs KUnit and then a kselftest.
+ * The old stream is over, but the new one has the same parent and so the
+ * same name.
+ */
+static void restart_top(int indent)
+{
+	char *name;
+
+	close_top(NULL);
+	name = stack[depth].name;
+	stack[depth].name = NULL;
+	pop();
+	push(indent);
+	/* Unless a "# Subtest:" header just named it. */
+	if (depth > 1 && !stack[depth].name)
+		stack[depth].name = name;
+	else
+		free(name);
+}
+
 static void handle_version(int indent)
 {
 	struct level *l;
@@ -305,15 +351,11 @@ static void handle_version(int indent)
 	l = &stack[depth];
 	if (depth > 0 && l->indent == indent) {
 		/* "# Subtest:" may come first; a repeat changes nothing. */
-		if (level_is_fresh(l)) {
-			l->versioned = true;
-			return;
-		}
-		/* A new document or a sibling stream: the old one is over. */
-		close_top(NULL);
-		pop();
+		if (!level_is_fresh(l))
+			restart_top(indent);
+	} else {
+		push(indent);
 	}
-	push(indent);
 	stack[depth].versioned = true;
 }
 
@@ -327,9 +369,7 @@ static void handle_plan(int indent, long plan, bool skip, const char *reason)
 		push(indent);
 	} else if (l->plan >= 0) {
 		/* Plain TAP has no version line to start a new document. */
-		close_top(NULL);
-		pop();
-		push(indent);
+		restart_top(indent);
 	}
 	l = &stack[depth];
 	l->plan = plan;
@@ -361,6 +401,11 @@ static void handle_result(int indent, bool ok, long num, const char *name,
 	enum status st;
 	char numbered[32];
 
+	if (!*name) {
+		snprintf(numbered, sizeof(numbered), "<#%ld>", num);
+		name = numbered;
+	}
+
 	pop_to(indent, name);
 	if (stack[depth].indent < indent)
 		push(indent);
@@ -377,18 +422,13 @@ static void handle_result(int indent, bool ok, long num, const char *name,
 	else
 		st = FAIL;
 
-	if (!*name) {
-		snprintf(numbered, sizeof(numbered), "<#%ld>", num);
-		name = numbered;
-	}
-
 	if (!l->child_results) {
-		report(st, name, indent);
+		report(st, name);
 		if (st == FAIL)
 			l->failed++;
 	} else if (st == FAIL && !l->child_failed) {
 		/* Every subtest passed, yet the parent failed: it crashed. */
-		report(FAIL, name, indent);
+		report(FAIL, name);
 		l->failed++;
 	} else {
 		/* A parent's verdict is its leaves', already counted. */
@@ -401,22 +441,28 @@ static void handle_result(int indent, bool ok, long num, const char *name,
 	pending_name = NULL;
 }
 
-static void handle_bail_out(const char *line)
+/*
+ * "Bail out!" ends the document it is in, and only that: under "make test"
+ * the next program's results must still count.
+ */
+static void handle_bail_out(const char *line, int indent)
 {
 	int i;
 
+	/* It may be the first line of a subtest: it belongs in there. */
+	pop_to(indent, NULL);
+	if (stack[depth].indent < indent)
+		push(indent);
 	/* The reason is on the line itself, show it with the rest. */
 	context_add(line);
-	report(FAIL, "<bail out>", 0);
+	report(FAIL, "<bail out>");
+	/* As a result of its stream, so that its parent is not a leaf. */
+	stack[depth].results++;
+	stack[depth].failed++;
 	/* The run was aborted on purpose; what it did not run is not news. */
-	for (i = depth; i > 0; i--) {
-		free(stack[i].name);
-		free(stack[i].skip_reason);
-		memset(&stack[i], 0, sizeof(stack[i]));
-	}
-	depth = 0;
-	stack[0].child_results = 0;
-	stack[0].child_failed = 0;
+	for (i = depth; i > 0 && stack[i].indent >= indent; i--)
+		stack[i].plan = -1;
+	pop_to(indent - 1, NULL);
 }
 
 /* "[   12.345678] ": printk timestamps on the console, not indentation. */
@@ -439,11 +485,6 @@ static const char *skip_timestamp(const char *s)
 	if (*p++ != ']')
 		return s;
 	return *p == ' ' ? p + 1 : p;
-}
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t';
 }
 
 static const char *skip_spaces(const char *s)
@@ -557,9 +598,18 @@ static void handle_line(char *line)
 		       is_space(line[len - 1])))
 		line[--len] = '\0';
 
-	text = skip_timestamp(line);
-	for (body = text; is_space(*body); body++)
-		indent = *body == '\t' ? (indent / 8 + 1) * 8 : indent + 1;
+	/*
+	 * A printk timestamp may come before the indentation or, when a
+	 * wrapper indents the console output again, after some of it.
+	 */
+	body = measure_indent(line, &indent);
+	text = skip_timestamp(body);
+	if (text != body) {
+		int more;
+
+		body = measure_indent(text, &more);
+		indent += more;
+	}
 	if (!*body)
 		return;
 
@@ -571,7 +621,7 @@ static void handle_line(char *line)
 	} else if (parse_plan(body, indent)) {
 		;
 	} else if (!strncmp(body, "Bail out!", 9)) {
-		handle_bail_out(line);
+		handle_bail_out(line, indent);
 	} else if (!parse_result(line + (body - line), indent)) {
 		/* parse_result() edits only lines that are results. */
 		context_add(line);

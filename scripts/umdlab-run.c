@@ -101,7 +101,7 @@ static char tail[TAIL_LINES][LINE_CAP];
 static unsigned int tail_next, tail_count;
 static char held[32];
 static size_t held_len;
-static bool may_be_marker = true;
+static bool may_be_marker = true, blank_held;
 static long long panic_at = -1, marker_at = -1;
 static int marker_status = -1;
 
@@ -109,19 +109,11 @@ static void msg(const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
-	buf[n++] = '\n';
-	/* One write, so that the line does not interleave with others. */
-	if (write(2, buf, n) < 0)
-		return;
+	fprintf(stderr, "umdlab-run: %s\n", buf);
 }
 
 static long long now_ms(void)
@@ -208,18 +200,13 @@ static bool marker_prefix(const char *buf, size_t len)
 /* The N of a complete marker line, or -1. */
 static int marker_value(const char *buf, size_t len)
 {
-	size_t plen = sizeof(marker_str) - 1, i;
+	size_t i = sizeof(marker_str) - 1;
 	int v = 0;
 
-	if (len && buf[len - 1] == '\r')
-		len--;
-	if (len <= plen || len > plen + 3 || memcmp(buf, marker_str, plen))
+	if (len <= i || buf[i] == '\r' || !marker_prefix(buf, len))
 		return -1;
-	for (i = plen; i < len; i++) {
-		if (buf[i] < '0' || buf[i] > '9')
-			return -1;
+	for (; i < len && buf[i] != '\r'; i++)
 		v = v * 10 + buf[i] - '0';
-	}
 	return v <= 255 ? v : -1;
 }
 
@@ -233,11 +220,11 @@ static void found_marker(int v)
 
 static void console_feed(const char *buf, size_t n)
 {
-	static char out[sizeof(held) + 65536];
+	static char out[sizeof(held) + 65536 + 1];
 	size_t o = 0, i;
 
 	if (log_fd >= 0 && write_all(log_fd, buf, n) < 0) {
-		msg("umdlab-run: cannot write %s: %s", opt_log, strerror(errno));
+		msg("cannot write %s: %s", opt_log, strerror(errno));
 		close(log_fd);
 		log_fd = -1;
 	}
@@ -257,15 +244,26 @@ static void console_feed(const char *buf, size_t n)
 
 	/*
 	 * Copy everything except marker lines.  Only the start of a line
-	 * that may still turn out to be the marker is held back.
+	 * that may still turn out to be the marker is held back, and one
+	 * empty line: init prints the marker after a newline of its own, so
+	 * an empty line right before the marker is not the command's.  What
+	 * comes after the marker is the kernel powering off: log only.
 	 */
 	for (i = 0; i < n; i++) {
 		char c = buf[i];
 
+		if (marker_status >= 0)
+			break;
 		if (!may_be_marker) {
 			out[o++] = c;
 			if (c == '\n')
 				may_be_marker = true;
+			continue;
+		}
+		if (c == '\n' && held_len == 0) {
+			if (blank_held)
+				out[o++] = '\n';
+			blank_held = true;
 			continue;
 		}
 		if (c == '\n') {
@@ -273,7 +271,11 @@ static void console_feed(const char *buf, size_t n)
 
 			if (v >= 0) {
 				found_marker(v);
+				blank_held = false;
 			} else {
+				if (blank_held)
+					out[o++] = '\n';
+				blank_held = false;
 				memcpy(out + o, held, held_len);
 				o += held_len;
 				out[o++] = c;
@@ -283,6 +285,9 @@ static void console_feed(const char *buf, size_t n)
 		}
 		held[held_len++] = c;
 		if (!marker_prefix(held, held_len)) {
+			if (blank_held)
+				out[o++] = '\n';
+			blank_held = false;
 			memcpy(out + o, held, held_len);
 			o += held_len;
 			held_len = 0;
@@ -318,14 +323,14 @@ static void print_tail(void)
 
 	for (i = 0; i < tail_count; i++) {
 		k = (tail_next + TAIL_LINES - tail_count + i) % TAIL_LINES;
-		msg("  | %s", tail[k]);
+		fprintf(stderr, "  | %s\n", tail[k]);
 	}
 	if (cur_len) {
 		cur_line[cur_len] = '\0';
-		msg("  | %s", cur_line);
+		fprintf(stderr, "  | %s\n", cur_line);
 	}
 	if (!tail_count && !cur_len)
-		msg("  (no console output)");
+		fprintf(stderr, "  (no console output)\n");
 }
 
 static pid_t read_ppid(pid_t pid)
@@ -374,23 +379,6 @@ static void kill_descendant(pid_t pid, pid_t parent)
 		close(pfd);
 }
 
-static void report_survivor(pid_t pid)
-{
-	char path[64], comm[64] = "?";
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, comm, sizeof(comm) - 1);
-		comm[n > 0 ? n : 0] = '\0';
-		comm[strcspn(comm, "\n")] = '\0';
-		close(fd);
-	}
-	msg("umdlab-run: process %d (%s) survived cleanup", pid, comm);
-}
-
 /*
  * Walk the process tree below us through /proc/PID/task/TID/children
  * and kill (or, at the end, report) every process in it.
@@ -423,7 +411,7 @@ static void walk_descendants(bool report)
 					continue;
 				pids[n++] = c;
 				if (report)
-					report_survivor(c);
+					msg("process %d survived cleanup", c);
 				else
 					kill_descendant(c, pids[i]);
 			}
@@ -544,8 +532,7 @@ static void inst_remove(void)
 	snprintf(path, sizeof(path), "%s/mconsole", inst_dir);
 	unlink(path);
 	if (rmdir(inst_dir) && errno != ENOENT)
-		msg("umdlab-run: cannot remove %s: %s", inst_dir,
-		    strerror(errno));
+		msg("cannot remove %s: %s", inst_dir, strerror(errno));
 }
 
 static void __noreturn finish(enum end why)
@@ -557,13 +544,18 @@ static void __noreturn finish(enum end why)
 	/* All writers are dead now: copy what is left in the pipe. */
 	for (i = 0; i < 1024 && read_output() > 0; i++)
 		;
-	if (held_len) {
+	if (held_len && marker_status < 0) {
 		int v = marker_value(held, held_len);
 
-		if (v >= 0)
+		if (v >= 0) {
 			found_marker(v);
-		else
+		} else {
+			if (blank_held)
+				emit("\n", 1);
 			emit(held, held_len);
+		}
+	} else if (blank_held && marker_status < 0) {
+		emit("\n", 1);
 	}
 	if (inst_dir && !alive(inst_pid()))
 		inst_remove();
@@ -571,19 +563,19 @@ static void __noreturn finish(enum end why)
 	if (why == END_SETUP) {
 		code = EXIT_SETUP;
 	} else if (why == END_SIGNAL) {
-		msg("umdlab-run: interrupted");
+		msg("interrupted");
 		code = EXIT_INTR;
 	} else if (panic_at >= 0) {
-		msg("umdlab-run: kernel panic");
+		msg("kernel panic");
 		code = EXIT_PANIC;
 	} else if (opt_marker && marker_status >= 0) {
 		code = marker_status;
 	} else if (why == END_TIMEOUT) {
-		msg("umdlab-run: timeout after %lu s", opt_timeout);
+		msg("timeout after %lu s", opt_timeout);
 		print_tail();
 		code = EXIT_TIMEOUT;
 	} else if (opt_marker) {
-		msg("umdlab-run: guest ended without reporting an exit status");
+		msg("guest ended without reporting an exit status");
 		print_tail();
 		code = EXIT_NOREPORT;
 	} else {
@@ -594,7 +586,7 @@ static void __noreturn finish(enum end why)
 
 static void __noreturn bad_usage(const char *what)
 {
-	msg("umdlab-run: %s; %s", what, usage);
+	msg("%s; %s", what, usage);
 	exit(EXIT_SETUP);
 }
 
@@ -685,21 +677,70 @@ fail:
 	_exit(127);
 }
 
+/* The deadline that ends the run now (or -1), and which end it means. */
+static long long deadline(long long t_end, enum end *why)
+{
+	if (panic_at >= 0) {
+		*why = END_PANIC;
+		return panic_at + PANIC_GRACE_MS;
+	}
+	/* Once the guest has reported, only its power-off is waited for. */
+	if (marker_at >= 0) {
+		*why = END_EXITED;
+		return marker_at + MARKER_GRACE_MS;
+	}
+	*why = END_TIMEOUT;
+	return t_end;
+}
+
+static enum end supervise(long long t_end)
+{
+	struct signalfd_siginfo si;
+	long long due, now;
+	enum end why;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = sig_fd, .events = POLLIN },
+			{ .fd = out_fd, .events = POLLIN },
+		};
+
+		check_children();
+		if (child_exited)
+			return END_EXITED;
+		due = deadline(t_end, &why);
+		now = now_ms();
+		if (due >= 0 && now >= due)
+			return why;
+		/* Long timeouts are waited for in steps: poll takes int ms. */
+		if (due < 0 || due > now + 60000)
+			due = now + 60000;
+		if (poll(pfd, out_fd >= 0 ? 2 : 1, due - now) < 0 &&
+		    errno != EINTR) {
+			msg("poll: %s", strerror(errno));
+			return END_SETUP;
+		}
+		while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+			if (si.ssi_signo != SIGCHLD)
+				return END_SIGNAL;
+		if (out_fd >= 0 && pfd[1].revents)
+			read_output();
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa = { .sa_handler = SIG_IGN }, old_pipe, old_ttou;
 	int outpipe[2], errpipe[2], fd, err;
-	struct signalfd_siginfo si;
-	long long t_end = -1, due;
+	long long t_end = -1;
 	sigset_t mask, oldmask;
-	enum end why;
 	unsigned int i;
 	ssize_t r;
 
 	/* Orphans of UML must come to us, not to init. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
-		msg("umdlab-run: PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+		msg("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
 		return EXIT_SETUP;
 	}
 	parse_options(argc, argv);
@@ -713,8 +754,8 @@ int main(int argc, char **argv)
 		close(fd);
 
 	/*
-	 * Signals are read from a signalfd.  A signal that was ignored when
-	 * we started (nohup, background job of a script) stays ignored.
+	 * Signals are read from a signalfd.  One that was ignored when we
+	 * started (nohup, background job of a script) stays ignored.
 	 */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -727,15 +768,19 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig_fd < 0) {
-		msg("umdlab-run: signalfd: %s", strerror(errno));
+		msg("signalfd: %s", strerror(errno));
 		return EXIT_SETUP;
 	}
 	sigaction(SIGPIPE, &sa, &old_pipe);
-	sigaction(SIGTTOU, &sa, &old_ttou);
+	sigaction(SIGTTOU, NULL, &old_ttou);
 
-	if (opt_interactive && isatty(0)) {
-		tty_saved = !tcgetattr(0, &saved_tio);
+	/* UML sets O_NONBLOCK and O_ASYNC on its stdin and leaves them. */
+	if (opt_interactive)
 		saved_flags = fcntl(0, F_GETFL);
+	if (opt_interactive && isatty(0)) {
+		/* We hand the terminal over and back from the background. */
+		sigaction(SIGTTOU, &sa, NULL);
+		tty_saved = !tcgetattr(0, &saved_tio);
 		/* Only hand over a terminal that is ours to hand over. */
 		take_fg = tcgetpgrp(0) == getpgrp();
 	}
@@ -744,7 +789,7 @@ int main(int argc, char **argv)
 		pid_t pid = inst_pid();
 
 		if (alive(pid)) {
-			msg("umdlab-run: instance %s is already running (pid %d)",
+			msg("instance %s is already running (pid %d)",
 			    inst_umid, pid);
 			return EXIT_SETUP;
 		}
@@ -755,21 +800,20 @@ int main(int argc, char **argv)
 		log_fd = open(opt_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 			      0644);
 		if (log_fd < 0) {
-			msg("umdlab-run: cannot open %s: %s", opt_log,
-			    strerror(errno));
+			msg("cannot open %s: %s", opt_log, strerror(errno));
 			return EXIT_SETUP;
 		}
 	}
 
 	if (pipe2(outpipe, O_CLOEXEC) || pipe2(errpipe, O_CLOEXEC)) {
-		msg("umdlab-run: pipe: %s", strerror(errno));
+		msg("pipe: %s", strerror(errno));
 		return EXIT_SETUP;
 	}
 	if (opt_timeout)
 		t_end = now_ms() + (long long)opt_timeout * 1000;
 	child_pid = fork();
 	if (child_pid < 0) {
-		msg("umdlab-run: fork: %s", strerror(errno));
+		msg("fork: %s", strerror(errno));
 		return EXIT_SETUP;
 	}
 	if (child_pid == 0)
@@ -788,60 +832,9 @@ int main(int argc, char **argv)
 	} while (r < 0 && errno == EINTR);
 	close(errpipe[0]);
 	if (r == sizeof(err)) {
-		msg("umdlab-run: cannot run %s: %s", argv[optind],
-		    strerror(err));
+		msg("cannot run %s: %s", argv[optind], strerror(err));
 		finish(END_SETUP);
 	}
 
-	for (;;) {
-		struct pollfd pfd[2] = {
-			{ .fd = sig_fd, .events = POLLIN },
-			{ .fd = out_fd, .events = POLLIN },
-		};
-		long long now = now_ms();
-
-		check_children();
-		if (child_exited) {
-			why = END_EXITED;
-			break;
-		}
-		if (panic_at >= 0 && now >= panic_at + PANIC_GRACE_MS) {
-			why = END_PANIC;
-			break;
-		}
-		/* Once the guest reported, only its power-off is awaited. */
-		if (marker_at >= 0 && now >= marker_at + MARKER_GRACE_MS) {
-			why = END_EXITED;
-			break;
-		}
-		if (marker_at < 0 && t_end >= 0 && now >= t_end) {
-			why = END_TIMEOUT;
-			break;
-		}
-
-		due = -1;
-		if (panic_at >= 0)
-			due = panic_at + PANIC_GRACE_MS;
-		else if (marker_at >= 0)
-			due = marker_at + MARKER_GRACE_MS;
-		else
-			due = t_end;
-
-		/* Long timeouts are waited for in steps, int is ms. */
-		if (due > now + 60000)
-			due = now + 60000;
-		if (poll(pfd, out_fd >= 0 ? 2 : 1,
-			 due < 0 ? -1 : (int)(due - now)) < 0 &&
-		    errno != EINTR) {
-			msg("umdlab-run: poll: %s", strerror(errno));
-			why = END_SETUP;
-			break;
-		}
-		while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
-			if (si.ssi_signo != SIGCHLD)
-				finish(END_SIGNAL);
-		if (out_fd >= 0 && pfd[1].revents)
-			read_output();
-	}
-	finish(why);
+	finish(supervise(t_end));
 }

@@ -40,6 +40,11 @@ expect_eq() {
 	fi
 }
 
+# out_has_line LINE / out_matches ERE / out_lacks ERE: about $OUT.
+out_has_line() { grep -qxF -- "$1" <<<"$OUT"; }
+out_matches() { grep -qE -- "$1" <<<"$OUT"; }
+out_lacks() { ! grep -qE -- "$1" <<<"$OUT"; }
+
 done_testing() { [ "$TAP_FAILED" -eq 0 ]; }
 
 # guest_run CMD...: boot the test instance, run CMD in it.  Sets OUT (the

@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define CTL_DIR		"/run/umdlab"
@@ -274,9 +275,27 @@ static pid_t spawn_shell(void)
 	return pid;
 }
 
+/*
+ * The console is a tty: its output processing would turn every "\n" of
+ * the command into "\r\n" on the host.  A command's output must arrive
+ * as it was written.
+ */
+static void console_raw_output(void)
+{
+	struct termios t;
+
+	if (tcgetattr(1, &t) == 0) {
+		t.c_oflag &= ~OPOST;
+		tcsetattr(1, TCSANOW, &t);
+	}
+}
+
 static pid_t spawn_cmd(void)
 {
-	pid_t pid = fork();
+	pid_t pid;
+
+	console_raw_output();
+	pid = fork();
 
 	if (pid == 0) {
 		int fd = open("/dev/null", O_RDONLY);

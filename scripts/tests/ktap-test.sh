@@ -52,6 +52,10 @@ run_case()
 {
 	local filter=$1 name=$2 args=() want_rc got_rc
 
+	if [ ! -f "$data/$name.out" ] || [ ! -f "$data/$name.rc" ]; then
+		echo "$name.in has no $name.out or $name.rc beside it" > "$tmp/why"
+		return 1
+	fi
 	[ -f "$data/$name.args" ] && read -r -a args < "$data/$name.args"
 	[ -f "$data/$name.results" ] && args+=(-o "$tmp/results")
 	rm -f "$tmp/results"

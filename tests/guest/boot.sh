@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The foundation in a real guest: what CMD returns, what the rootfs holds,
+# bpfilter's driver started by modprobe, slirp to the host's loopback, the
+# share, and a clean host after every boot.
+. "$TOP/tests/lib.sh"
+
+plan 22
+
+slirps() { pgrep -x slirp-fullbolt | sort; }
+shmfiles() { ls -A /dev/shm 2>/dev/null | sort; }
+
+# boot NAME CMD: guest_run plus the host-clean invariant for that boot.
+boot() {
+	local name=$1 s0 m0 left
+	shift
+	s0=$(slirps) m0=$(shmfiles)
+	guest_run "$@"
+	left=
+	pgrep -f "umid=$LAST_UMID( |\$)" >/dev/null && left="$left UML processes with umid=$LAST_UMID;"
+	[ -n "$(comm -13 <(echo "$s0") <(slirps))" ] && left="$left new slirp-fullbolt processes;"
+	[ -n "$(comm -13 <(echo "$m0") <(shmfiles))" ] && left="$left new /dev/shm files: $(comm -13 <(echo "$m0") <(shmfiles) | paste -sd' ');"
+	[ -e "$UMLDIR/$LAST_UMID" ] && left="$left $UMLDIR/$LAST_UMID still exists;"
+	if [ -z "$left" ]; then
+		pass "host-clean-after-$name"
+	else
+		fail "host-clean-after-$name" "a finished boot must leave nothing on the host:$left"
+	fi
+}
+
+boot output 'echo hello-umdlab'
+check cmd-output "CMD's output must reach the host as printed (want a line 'hello-umdlab')" \
+	out_has_line hello-umdlab
+
+boot status 'echo about to fail; exit 7'
+expect_eq cmd-exit-status 7 "$RC" "make run-uml CMD=... must exit with the guest command's status"
+
+boot rootfs 'iptables-legacy -V; modprobe -V; modinfo -n bpfilter; touch /etc/x 2>/dev/null && echo root-writable; true'
+check iptables-legacy-runs "iptables-legacy must run in the guest and be the legacy variant" \
+	out_matches 'iptables v.* \(legacy\)'
+check kmod-runs "kmod's modprobe must run in the guest" out_matches '^kmod version'
+check bpfilter-module-present "modinfo must find bpfilter.ko under /lib/modules/\$(uname -r)" \
+	out_matches '/bpfilter\.ko$'
+check root-read-only "the root filesystem must be read-only (shared by instances, kept pristine)" \
+	out_lacks root-writable
+
+boot bpfilter 'modprobe bpfilter || exit 1
+logged=$(dmesg | sed -n "s/.*Loaded bpfilter_umh pid \([0-9]*\).*/\1/p" | tail -1)
+echo "logged=$logged running=$(pidof bpfilter_umh)"
+iptables-legacy -vnL >/dev/null && echo iptables-ok'
+logged=$(sed -n 's/^logged=\([0-9]*\) .*/\1/p' <<<"$OUT")
+running=$(sed -n 's/.* running=\([0-9 ]*\)$/\1/p' <<<"$OUT")
+if [ -n "$logged" ] && [ "$logged" = "$running" ]; then
+	pass bpfilter-umh-started
+else
+	fail bpfilter-umh-started "modprobe bpfilter must start exactly one bpfilter_umh, with the pid the kernel logged" "$OUT"
+fi
+check iptables-after-bpfilter "iptables-legacy -vnL must work with bpfilter loaded (stub driver, netfilter fallback)" \
+	out_has_line iptables-ok
+
+token=umdlab-$$-$RANDOM
+port_file=$(mktemp)
+"$HOSTBIN/loopback-token" "$token" 60 > "$port_file" &
+server=$!
+for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
+port=$(cat "$port_file")
+boot slirp "nc 10.0.2.2 $port"
+check slirp-loopback "the guest must reach a server on the host's 127.0.0.1 through slirp's 10.0.2.2" \
+	out_has_line "$token"
+kill "$server" 2>/dev/null
+wait "$server" 2>/dev/null
+rm -f "$port_file"
+
+NET=none boot nonet 'ls /sys/class/net'
+check net-none "NET=none must boot without eth0" out_lacks '(^|[[:space:]])eth0([[:space:]]|$)'
+
+mkdir -p "$SHARE"
+name=share-$$-$RANDOM
+boot share "echo from-guest > /mnt/share/$name"
+if [ "$(cat "$SHARE/$name" 2>/dev/null)" = from-guest ]; then
+	pass share-writable
+else
+	fail share-writable "a file the guest writes in /mnt/share must appear in SHARE on the host ($SHARE)"
+fi
+rm -f "$SHARE/$name"
+
+# A second instance with a running instance's UMID is refused.
+umid=t$$-dup
+UMID=$umid CMD='sleep 5' "$TOP/scripts/run-uml" >/dev/null 2>&1 &
+first=$!
+for _ in $(seq 100); do [ -S "$UMLDIR/$umid/mconsole" ] && break; sleep 0.1; done
+out=$(UMID=$umid CMD='true' "$TOP/scripts/run-uml" 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -q "already running" <<<"$out"; then
+	pass duplicate-umid-refused
+else
+	fail duplicate-umid-refused "a second instance must not reuse a running instance's UMID (want status 2, 'already running')" "rc=$rc: $out"
+fi
+wait "$first"
+expect_eq duplicate-first-unharmed 0 "$?" "the refused second start must not disturb the running instance"
+
+# make halt stops an instance through its mconsole, and leaves no trace.
+umid=t$$-halt
+UMID=$umid CMD='sleep 60' "$TOP/scripts/run-uml" >/dev/null 2>&1 &
+inst=$!
+for _ in $(seq 100); do [ -S "$UMLDIR/$umid/mconsole" ] && break; sleep 0.1; done
+"$TOP/scripts/halt-uml" "$UMLDIR" "$umid"
+check halt-stops "make halt must end the instance (via uml_mconsole halt)" \
+	timeout 20 tail --pid="$inst" -f /dev/null
+wait "$inst" 2>/dev/null
+if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -e "$UMLDIR/$umid" ]; then
+	fail host-clean-after-halt "a halted instance must leave no process and no $UMLDIR/$umid"
+else
+	pass host-clean-after-halt
+fi
+done_testing
