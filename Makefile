@@ -35,7 +35,8 @@ endif
 # A flavour is a list of uml-config fragments.
 FLAVOUR_default := base umd debuginfo
 FLAVOUR_debug   := base umd debuginfo debug
-FLAVOURS := default debug
+FLAVOUR_builtin := base umd debuginfo builtin
+FLAVOURS := default debug builtin
 ifeq ($(filter $(FLAVOUR),$(FLAVOURS)),)
   $(error umdlab: unknown FLAVOUR '$(FLAVOUR)'; known: $(FLAVOURS))
 endif
@@ -52,6 +53,23 @@ ifeq ($(filter $(NET),slirp none),)
 endif
 ifeq ($(shell echo '$(UMID)' | grep -Eqx '[A-Za-z0-9_.-]{1,32}' && echo ok),)
   $(error umdlab: UMID '$(UMID)' must be 1-32 of [A-Za-z0-9_.-])
+endif
+
+ifneq ($(COUNT),)
+  ifeq ($(shell echo '$(COUNT)' | grep -Eqx '[1-9][0-9]*' && echo ok),)
+    $(error umdlab: COUNT '$(COUNT)' is not a positive number)
+  endif
+endif
+
+# T= names test groups (tests/host, tests/guest) or scenarios.
+ifneq ($(T),)
+  comma := ,
+  T_KNOWN := $(basename $(notdir $(wildcard $(TOP)/tests/host/*.sh $(TOP)/tests/guest/*.sh))) \
+	$(shell [ -f $(TOP)/tests/guest/scenarios.sh ] && bash $(TOP)/tests/guest/scenarios.sh --list 2>/dev/null)
+  T_BAD := $(filter-out $(T_KNOWN),$(subst $(comma), ,$(T)))
+  ifneq ($(T_BAD),)
+    $(error umdlab: unknown test or scenario '$(firstword $(T_BAD))'; known: $(sort $(T_KNOWN)))
+  endif
 endif
 
 # The kernel source: Debian's tarball as a git work tree, or KSRC.
@@ -158,7 +176,11 @@ halt:
 
 test: rootfs host-tools $(HOSTBIN)/loopback-token
 	$(Q)$(RUN_ENV) TOP=$(TOP) W=$(W) BASE=$(BASE) HOSTBIN=$(HOSTBIN) SRC=$(SRC) \
-		T='$(T)' $(TOP)/tests/run
+		T='$(T)' COUNT='$(COUNT)' FLAVOUR=$(FLAVOUR) BLD=$(BLD) $(TOP)/tests/run
+
+# Areas that own their build rules and targets.
+include $(TOP)/rootfs/tests/build.mk
+include $(TOP)/gdb-scripts/gdb.mk
 
 help:
 	@sed -n 's/^## //p' $(TOP)/README.md 2>/dev/null || true
