@@ -89,6 +89,8 @@ static bool child_exited;
 static int child_code = -1;		/* -1: killed by a signal */
 static int out_fd = -1, log_fd = -1, sig_fd = -1;
 static bool stdout_ok = true;
+static bool hung_up;		/* -i: the user's terminal went away */
+static bool crlf;		/* -i on a terminal: bare LF becomes CRLF */
 
 static bool tty_saved, take_fg;
 static struct termios saved_tio;
@@ -147,11 +149,42 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static void emit(const char *p, size_t n)
+static void emit_raw(const char *p, size_t n)
 {
 	/* A closed stdout (| head) must not stop the run or the log. */
-	if (n && stdout_ok && write_all(1, p, n) < 0)
+	if (n && stdout_ok && write_all(1, p, n) < 0) {
 		stdout_ok = false;
+		/* ...but a terminal that hung up ends an interactive run. */
+		if (opt_interactive && errno == EIO)
+			hung_up = true;
+	}
+}
+
+/*
+ * UML puts the terminal into raw mode, output processing included, and
+ * the kernel's console messages end in a bare LF: without a CR each one
+ * would start where the last one ended.  The guest's tty already sends
+ * CRLF for what programs print.
+ */
+static void emit(const char *p, size_t n)
+{
+	static char prev;
+	size_t i, start = 0;
+
+	if (!crlf) {
+		emit_raw(p, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n' && (i ? p[i - 1] : prev) != '\r') {
+			emit_raw(p + start, i - start);
+			emit_raw("\r", 1);
+			start = i;
+		}
+	}
+	emit_raw(p + start, n - start);
+	if (n)
+		prev = p[n - 1];
 }
 
 static void end_line(void)
@@ -563,7 +596,7 @@ static void __noreturn finish(enum end why)
 	if (why == END_SETUP) {
 		code = EXIT_SETUP;
 	} else if (why == END_SIGNAL) {
-		msg("interrupted");
+		msg(hung_up ? "the terminal hung up" : "interrupted");
 		code = EXIT_INTR;
 	} else if (panic_at >= 0) {
 		msg("kernel panic");
@@ -700,9 +733,11 @@ static enum end supervise(long long t_end)
 	enum end why;
 
 	for (;;) {
-		struct pollfd pfd[2] = {
+		/* fd 0 is only watched for a hangup; UML reads it. */
+		struct pollfd pfd[3] = {
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = out_fd, .events = POLLIN },
+			{ .fd = tty_saved ? 0 : -1, .events = 0 },
 		};
 
 		check_children();
@@ -715,7 +750,9 @@ static enum end supervise(long long t_end)
 		/* Long timeouts are waited for in steps: poll takes int ms. */
 		if (due < 0 || due > now + 60000)
 			due = now + 60000;
-		if (poll(pfd, out_fd >= 0 ? 2 : 1, due - now) < 0 &&
+		if (out_fd < 0)
+			pfd[1].fd = -1;
+		if (poll(pfd, 3, due - now) < 0 &&
 		    errno != EINTR) {
 			msg("poll: %s", strerror(errno));
 			return END_SETUP;
@@ -725,6 +762,10 @@ static enum end supervise(long long t_end)
 				return END_SIGNAL;
 		if (out_fd >= 0 && pfd[1].revents)
 			read_output();
+		if (hung_up || (pfd[2].revents & (POLLHUP | POLLERR))) {
+			hung_up = true;
+			return END_SIGNAL;
+		}
 	}
 }
 
@@ -781,6 +822,7 @@ int main(int argc, char **argv)
 		/* We hand the terminal over and back from the background. */
 		sigaction(SIGTTOU, &sa, NULL);
 		tty_saved = !tcgetattr(0, &saved_tio);
+		crlf = tty_saved && isatty(1);
 		/* Only hand over a terminal that is ours to hand over. */
 		take_fg = tcgetpgrp(0) == getpgrp();
 	}

@@ -250,6 +250,18 @@ static int open_console_tty(void)
 	return fd < 0 ? open("/dev/console", O_RDWR) : fd;
 }
 
+/*
+ * What init ignores stays ignored across exec: give children the default
+ * dispositions back, or Ctrl-C would never reach a command in the shell.
+ */
+static void child_signals(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGUSR2, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
 static pid_t spawn_shell(void)
 {
 	pid_t pid = fork();
@@ -257,6 +269,7 @@ static pid_t spawn_shell(void)
 	if (pid == 0) {
 		int fd;
 
+		child_signals();
 		setsid();
 		fd = open_console_tty();
 		if (fd >= 0) {
@@ -300,6 +313,7 @@ static pid_t spawn_cmd(void)
 	if (pid == 0) {
 		int fd = open("/dev/null", O_RDONLY);
 
+		child_signals();
 		setsid();
 		if (fd >= 0) {
 			dup2(fd, 0);

@@ -6,7 +6,7 @@
 # share, and a clean host after every boot.
 . "$TOP/tests/lib.sh"
 
-plan 22
+plan 25
 
 slirps() { pgrep -x slirp-fullbolt | sort; }
 shmfiles() { ls -A /dev/shm 2>/dev/null | sort; }
@@ -98,6 +98,27 @@ else
 fi
 wait "$first"
 expect_eq duplicate-first-unharmed 0 "$?" "the refused second start must not disturb the running instance"
+
+# The interactive shell on a terminal (script(1) provides the pty): job
+# control works, Ctrl-C reaches the foreground command, Ctrl-D ends the
+# instance and the terminal is handed back.
+umid=t$$-tty
+s0=$(slirps)
+out=$( { sleep 2; printf 'sleep 30; echo not-interrupted\n'; sleep 1.5; printf '\003';
+	sleep 0.5; printf 'echo "job control $(set -o | grep -c "monitor.*on")"\n'; sleep 0.5; printf '\004'; } |
+	UMID=$umid timeout 40 script -qec "$TOP/scripts/run-uml" /dev/null 2>&1); rc=$?
+OUT=$(tr -d '\r' <<<"$out")
+expect_eq tty-shell-exit 0 "$rc" "Ctrl-D in the guest shell must end the instance with status 0"
+if out_has_line "job control 1" && out_lacks '^not-interrupted'; then
+	pass tty-ctrl-c
+else
+	fail tty-ctrl-c "the guest shell must have job control and Ctrl-C must interrupt its foreground command" "$(tail -n 8 <<<"$OUT")"
+fi
+if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -n "$(comm -13 <(echo "$s0") <(slirps))" ]; then
+	fail host-clean-after-tty "an interactive instance must leave nothing behind"
+else
+	pass host-clean-after-tty
+fi
 
 # make halt stops an instance through its mconsole, and leaves no trace.
 umid=t$$-halt
