@@ -85,6 +85,14 @@ else
   BUILD_ID := $(BASE)
   TARBALL  := /usr/src/linux-source-$(BASE).tar.xz
   PATCHDIR := $(TOP)/kernel-patches/$(BASE)
+  # 6.12 keeps kernel/usermode_driver.c, but bpfilter is gone (6.8) and
+  # nothing selects the hidden USERMODE_DRIVER: without patches that add a
+  # user there is no UMD code to build.  Say so before extracting anything.
+  ifeq ($(BASE),6.12)
+    ifeq ($(shell grep -v '^\s*\(#\|$$\)' $(PATCHDIR)/series 2>/dev/null),)
+      $(error umdlab: BASE=6.12 has no UMD user yet (bpfilter left in 6.8, nothing selects USERMODE_DRIVER): kernel-patches/6.12/series is empty)
+    endif
+  endif
 endif
 BLD      := $(W)/build/$(BUILD_ID)-$(FLAVOUR)
 ROOTFS   := $(W)/rootfs/$(BUILD_ID)-$(FLAVOUR)
