@@ -189,6 +189,8 @@ test: rootfs host-tools $(HOSTBIN)/loopback-token
 # Areas that own their build rules and targets.
 include $(TOP)/rootfs/tests/build.mk
 include $(TOP)/gdb-scripts/gdb.mk
+include $(TOP)/scripts/series-check.mk
+include $(TOP)/rootfs/sample/build.mk
 
 help:
 	@sed -n 's/^## //p' $(TOP)/README.md 2>/dev/null || true

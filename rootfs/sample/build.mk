@@ -1,0 +1,1 @@
+# The sample user mode driver's guest program.
