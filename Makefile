@@ -110,7 +110,7 @@ endif
 HOST_CFLAGS  := -O2 -Wall -Wextra -Werror
 GUEST_CFLAGS := -O2 -Wall -Wextra -static
 HOST_TOOLS   := umdlab-run ktap kbuild-progress
-GUEST_PROGS  := umdlab-init
+GUEST_PROGS  := umdlab-init lib/bench/restart-latency
 
 $(HOSTBIN)/%: $(TOP)/scripts/%.c
 	@mkdir -p $(@D)
@@ -128,13 +128,18 @@ $(GUESTBIN)/umdlab-init: $(TOP)/rootfs/init/umdlab-init.c
 	@echo "  GUESTCC $(notdir $@)"
 	$(Q)gcc $(GUEST_CFLAGS) -o $@ $<
 
+$(GUESTBIN)/lib/bench/%: $(TOP)/rootfs/bench/%.c
+	@mkdir -p $(@D)
+	@echo "  GUESTCC $(notdir $@)"
+	$(Q)gcc $(GUEST_CFLAGS) -o $@ $<
+
 host-tools: $(addprefix $(HOSTBIN)/,$(HOST_TOOLS))
 guest-progs: $(addprefix $(GUESTBIN)/,$(GUEST_PROGS))
 
 # ---- the pipeline -------------------------------------------------------------
 
 .PHONY: all deps tree config kernel rootfs run-uml halt export-patches \
-	test host-tools guest-progs help clean FORCE
+	test check bench host-tools guest-progs help clean FORCE
 
 all: rootfs
 
@@ -180,11 +185,24 @@ run-uml: rootfs $(HOSTBIN)/umdlab-run
 halt:
 	$(Q)$(TOP)/scripts/halt-uml $(W)/uml $(UMID)
 
+# ---- the loop and the benchmark ------------------------------------------------
+
+# The fast set make check runs when T= is not given.
+CHECK_T ?= boot
+CHECK_ENV = $(RUN_ENV) TOP=$(TOP) W=$(W) BASE=$(BASE) HOSTBIN=$(HOSTBIN) SRC=$(SRC) \
+	BLD=$(BLD) PKGROOT=$(PKGROOT) GUESTBIN=$(GUESTBIN) FLAVOUR=$(FLAVOUR) COUNT='$(COUNT)'
+
+check: deps $(HOSTBIN)/loopback-token
+	$(Q)$(CHECK_ENV) CHECK_T='$(CHECK_T)' T='$(T)' WATCH=$(WATCH) $(TOP)/scripts/check
+
+bench: rootfs host-tools
+	$(Q)$(TOP)/scripts/deps gnuplot-nox
+	$(Q)$(CHECK_ENV) BENCH='$(BENCH)' RUNS='$(RUNS)' RESTARTS='$(RESTARTS)' $(TOP)/scripts/bench
+
 # ---- tests ------------------------------------------------------------------------
 
 test: rootfs host-tools $(HOSTBIN)/loopback-token
-	$(Q)$(RUN_ENV) TOP=$(TOP) W=$(W) BASE=$(BASE) HOSTBIN=$(HOSTBIN) SRC=$(SRC) \
-		T='$(T)' COUNT='$(COUNT)' FLAVOUR=$(FLAVOUR) BLD=$(BLD) $(TOP)/tests/run
+	$(Q)$(CHECK_ENV) T='$(T)' $(TOP)/tests/run
 
 # Areas that own their build rules and targets.
 include $(TOP)/rootfs/tests/build.mk
