@@ -1,0 +1,134 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/series-check: on the real tree and its build every row is what
+# the tree's version calls for; on broken copies (a source file edited, or
+# a stand-in `linux` whose DWARF disagrees) exactly the broken row turns
+# absent and the exit status is 1.
+. "$TOP/tests/lib.sh"
+SRC=${SRC:-$W/src/linux-$BASE}
+BLD=${BLD:-$W/build/$BASE-default}
+SC=$TOP/scripts/series-check
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+plan 12
+
+# What each row should say for this tree's version: superseded where
+# upstream removed the code, present otherwise.
+ver=$(sed -n 's/^VERSION = //p;s/^PATCHLEVEL = //p' "$SRC/Makefile" | paste -sd.)
+vnum() { local IFS=.; set -- $1; echo $(( $1 * 1000 + $2 )); }
+expected() {
+	local r
+	for r in $(seq 1 16); do
+		case $r in
+		11|14) [ "$(vnum "$ver")" -ge 6008 ] && { echo "$r superseded upstream (removed in 6.8)"; continue; } ;;
+		13) [ "$(vnum "$ver")" -ge 6009 ] && { echo "$r superseded upstream (removed in 6.9)"; continue; } ;;
+		esac
+		echo "$r present"
+	done
+}
+# The rows of series-check -q output as "N verdict", n/a counts dropped.
+verdicts() { sed -nE 's/^ *([0-9]+)  .{68} (.*)$/\1 \2/p' <<<"$1" | sed 's/^\([0-9]*\) present (.*)$/\1 present/'; }
+# want_only ROW VERDICT: the expected table with ROW replaced.
+want_only() { expected | sed "s/^$1 .*/$1 $2/"; }
+
+# check_run NAME WANT-STATUS WANT-VERDICTS SC-ARGS...
+check_run() {
+	local name=$1 want_rc=$2 want=$3 out rc
+	shift 3
+	out=$("$SC" "$@" 2>&1); rc=$?
+	if [ "$rc" = "$want_rc" ] && [ "$(verdicts "$out")" = "$want" ]; then
+		pass "$name"
+	else
+		fail "$name" "want status $want_rc and these rows; got status $rc" \
+			"$(diff <(echo "$want") <(verdicts "$out"))" "$(grep -E 'FAIL|^ *[0-9]+  ' <<<"$out")"
+	fi
+	OUT=$out
+}
+
+# 1. The real tree and its build.
+if [ -x "$BLD/linux" ]; then
+	check_run real-tree 0 "$(expected)" "$SRC" "$BLD"
+	if out_lacks '^ +(FAIL|n/a) '; then
+		pass real-tree-all-evidence
+	else
+		fail real-tree-all-evidence "on the real build every piece of evidence must be checked and hold" \
+			"$(grep -E '^ +(FAIL|n/a) ' <<<"$OUT")"
+	fi
+else
+	skip real-tree "no built kernel at $BLD"
+	skip real-tree-all-evidence "no built kernel at $BLD"
+fi
+
+# 2. Copies of the files series-check reads, one broken at a time; the
+# evidence from the build stays the real one (source-only without it).
+FILES="Makefile kernel/Makefile kernel/umh.c kernel/usermode_driver.c kernel/exit.c
+	kernel/fork.c fs/exec.c fs/pidfs.c include/linux/umh.h include/linux/usermode_driver.h
+	include/linux/sched.h include/linux/binfmts.h include/linux/bpfilter.h
+	net/bpfilter/bpfilter_kern.c net/bpfilter/bpfilter_umh_blob.S net/ipv4/bpfilter/sockopt.c"
+copy() {
+	rm -rf "$tmp/src"
+	local f
+	for f in $FILES; do
+		[ -f "$SRC/$f" ] || continue
+		mkdir -p "$tmp/src/$(dirname "$f")"
+		cp "$SRC/$f" "$tmp/src/$f"
+	done
+}
+BARGS=()
+[ -x "$BLD/linux" ] && BARGS=("$BLD")
+
+copy
+check_run copy-intact 0 "$(expected)" "$tmp/src" "${BARGS[@]}"
+
+copy
+sed -i 's/const char \*argv\[\] = { info->driver_name, NULL };/char **argv = argv_split(GFP_KERNEL, info->driver_name, NULL);/' \
+	"$tmp/src/kernel/usermode_driver.c"
+check_run broken-split-argv 1 "$(want_only 16 absent)" "$tmp/src" "${BARGS[@]}"
+
+copy
+sed -i '/^struct umd_info {/,/^};/s/driver_name/cmdline/' "$tmp/src/include/linux/usermode_driver.h"
+check_run broken-driver-name 1 "$(want_only 7 absent)" "$tmp/src" "${BARGS[@]}"
+
+if [ "$(vnum "$ver")" -lt 6008 ]; then
+	copy
+	sed -i 's/\.section \.init\.rodata/.section .rodata/' "$tmp/src/net/bpfilter/bpfilter_umh_blob.S"
+	check_run broken-blob-section 1 "$(want_only 11 absent)" "$tmp/src" "${BARGS[@]}"
+	copy
+	sed -i '/^EXPORT_SYMBOL(thread_group_exited);/d' "$tmp/src/kernel/exit.c"
+	check_run broken-export 1 "$(want_only 13 absent)" "$tmp/src" "${BARGS[@]}"
+else
+	skip broken-blob-section "no bpfilter in $ver"
+	skip broken-export "no thread_group_exited in $ver"
+fi
+
+# 3. A stand-in build (tests/data/series-check/fake-linux.c and a few
+# objects): the real source, a `linux` whose DWARF says what we choose.
+fake_bld() {
+	local b=$tmp/bld
+	rm -rf "$b"
+	mkdir -p "$b/net/bpfilter"
+	printf 'CONFIG_USERMODE_DRIVER=y\nCONFIG_BPFILTER=y\nCONFIG_BPFILTER_UMH=m\n' > "$b/.config"
+	gcc -O1 "$@" -o "$b/linux" "$TOP/tests/data/series-check/fake-linux.c" || return 1
+	printf '\t.section .init.rodata, "a"\n\t.global bpfilter_umh_start\nbpfilter_umh_start:\n\t.byte 0\n' > "$tmp/blob.S"
+	gcc -c -o "$b/net/bpfilter/bpfilter_umh_blob.o" "$tmp/blob.S" || return 1
+	cp "$b/net/bpfilter/bpfilter_umh_blob.o" "$b/net/bpfilter/bpfilter.ko"
+	echo 'void kill_pid(void); _Bool thread_group_exited(void *p); void shutdown_umh(void) { kill_pid(); thread_group_exited(0); }' > "$tmp/kern.c"
+	gcc -c -o "$b/net/bpfilter/bpfilter_kern.o" "$tmp/kern.c"
+}
+
+fake_bld -g
+check_run fake-build-intact 0 "$(expected)" "$SRC" "$tmp/bld"
+
+fake_bld -g -DBROKEN_TGID
+check_run fake-build-broken-tgid 1 "$(want_only 12 absent)" "$SRC" "$tmp/bld"
+check fake-build-names-tgid "the absent row must say which DWARF evidence failed (umd_info.tgid's type)" \
+	out_matches 'FAIL dwarf +struct umd_info\.tgid is int, not struct pid \*'
+
+fake_bld
+check_run no-dwarf 0 "$(expected)" "$SRC" "$tmp/bld"
+
+out=$("$SC" "$tmp/nonexistent" 2>&1); rc=$?
+expect_eq not-a-tree 2 "$rc" "a SRC that is not a kernel tree must be refused with status 2 ($out)"
+done_testing
