@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# umdlab gdb helpers: module symbols that follow the kernel
+#
+# Three internal breakpoints in vmlinux text keep gdb's symbol tables in
+# step with the modules the kernel has loaded:
+#
+#   do_init_module(mod)  add-symbol-file MOD.ko with every section at the
+#                        address struct module's sect_attrs records,
+#                        .init.* included (breakpoints on the module's init
+#                        function resolve and hit)
+#   do_free_init()       the module's init memory is about to be freed:
+#                        reload its symbols without the .init.* sections, so
+#                        gdb never again writes a breakpoint into memory
+#                        vfree() hands to someone else
+#   free_module(mod)     remove-symbol-file: the module's breakpoints go
+#                        back to pending and resolve at the next load, at the
+#                        new address
+#
+# Unlike lx-symbols (scripts/gdb/linux/symbols.py) nothing here ever runs
+# 'symbol-file' to drop and reload vmlinux.  lx-symbols does that when a
+# module it already knows loads again -- and on UML it already knows it at
+# its first do_init_module hit, so it loops; see README.md.
+#
+#   umd-modules     the modules the kernel has and the symbol files loaded
+
+import os
+import re
+
+import gdb
+
+from umdlab import utils
+
+module_type = utils.CachedType("struct module")
+initfree_type = utils.CachedType("struct mod_initfree")
+modules_head = utils.CachedSymbol("modules")
+
+# name -> {"file", "text", "init", "with_init", "sections"}
+loaded = {}
+_ko_index = None
+log_loads = True
+
+
+def build_dir():
+    """The kernel build directory: where vmlinux (or linux) came from."""
+    env = os.environ.get("UMDLAB_BLD")
+    if env:
+        return env
+    for obj in gdb.objfiles():
+        fn = obj.filename or ""
+        if os.path.basename(fn) in ("vmlinux", "linux"):
+            return os.path.dirname(os.path.realpath(fn))
+    return os.getcwd()
+
+
+def find_ko(name):
+    """BLD/**/NAME.ko ('-' and '_' are the same in module names)."""
+    global _ko_index
+    if _ko_index is None:
+        _ko_index = {}
+        for root, dirs, files in os.walk(build_dir()):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for f in files:
+                if f.endswith(".ko"):
+                    _ko_index.setdefault(f[:-3].replace("-", "_"),
+                                         os.path.join(root, f))
+    return _ko_index.get(name.replace("-", "_"))
+
+
+def sections(mod):
+    """{section name: address} from mod->sect_attrs (sysfs' view)."""
+    out = {}
+    try:
+        sa = mod["sect_attrs"]
+    except gdb.error:
+        return out
+    if utils.ulong(sa) == 0:
+        return out
+    attrs = sa["attrs"]
+    for i in range(int(sa["nsections"])):
+        name = utils.string(attrs[i]["battr"]["attr"]["name"])
+        out[name] = utils.ulong(attrs[i]["address"])
+    return out
+
+
+def module_name(mod):
+    return mod["name"].string("latin-1", "replace").split("\0")[0]
+
+
+def _quiet(cmd):
+    return gdb.execute(cmd, to_string=True)
+
+
+def load(mod, with_init):
+    name = module_name(mod)
+    ko = find_ko(name)
+    if ko is None:
+        gdb.write("umdlab: no %s.ko under %s: no symbols for it\n"
+                  % (name, build_dir()))
+        return
+    secs = sections(mod)
+    text = secs.get(".text", utils.ulong(mod["core_layout"]["base"]))
+    have = loaded.get(name)
+    if have and have["text"] == text and have["with_init"] == with_init \
+            and have["sections"] == secs:
+        return
+    args = ["add-symbol-file", ko, "0x%x" % text]
+    for s, a in sorted(secs.items()):
+        if s == ".text" or (not with_init and s.startswith(".init")):
+            continue
+        args += ["-s", s, "0x%x" % a]
+    unload(name, quiet=True)
+    _quiet(" ".join(args))
+    loaded[name] = {"file": ko, "text": text, "with_init": with_init,
+                    "init": utils.ulong(mod["init_layout"]["base"]),
+                    "sections": secs}
+    if log_loads:
+        gdb.write("umdlab: %s symbols @0x%x%s\n" %
+                  (name, text, " (+init)" if with_init else ""))
+
+
+def unload(name, quiet=False):
+    info = loaded.pop(name, None)
+    if info is None:
+        return
+    try:
+        _quiet("remove-symbol-file -a 0x%x" % info["text"])
+    except gdb.error:
+        pass
+    if log_loads and not quiet:
+        gdb.write("umdlab: %s symbols removed\n" % name)
+
+
+def module_list():
+    head = modules_head.get()
+    if head is None:
+        return []
+    return list(utils.list_for_each_entry(head, module_type.get_type(),
+                                          "list"))
+
+
+def sync():
+    """Load symbols for every module the kernel has now (attach time)."""
+    have = set()
+    for mod in module_list():
+        name = module_name(mod)
+        have.add(name)
+        init = utils.ulong(mod["init_layout"]["base"])
+        if name not in loaded or loaded[name]["text"] != \
+                sections(mod).get(".text"):
+            load(mod, with_init=init != 0)
+    for name in list(loaded):
+        if name not in have:
+            unload(name)
+
+
+class _Hook(gdb.Breakpoint):
+    def __init__(self, spec, fn):
+        super().__init__(spec, internal=True)
+        self.silent = True
+        self.fn = fn
+
+    def stop(self):
+        if utils.rehit():
+            return False
+        try:
+            self.fn()
+        except (gdb.error, gdb.GdbError) as e:
+            gdb.write("umdlab: module symbols: %s\n" % e)
+        return False
+
+
+def _on_init():
+    load(gdb.parse_and_eval("mod"), with_init=True)
+
+
+def _on_free_init():
+    """do_free_init() entry: the list of init areas is still intact."""
+    head = gdb.parse_and_eval("init_free_list")
+    node = head["first"]
+    areas = set()
+    n = 0
+    while utils.ulong(node) and n < 1000:
+        f = utils.container_of(node, initfree_type.get_type(), "node")
+        areas.add(utils.ulong(f["module_init"]))
+        node = node["next"]
+        n += 1
+    for name, info in list(loaded.items()):
+        if info["with_init"] and info["init"] in areas:
+            for mod in module_list():
+                if module_name(mod) == name:
+                    load(mod, with_init=False)
+
+
+def _on_free():
+    unload(module_name(gdb.parse_and_eval("mod")))
+
+
+hooks = []
+
+
+def install():
+    """Set the hooks (idempotent); returns False without a kernel."""
+    if hooks:
+        return True
+    try:
+        gdb.lookup_type("struct module")
+    except gdb.error:
+        return False
+    hooks.append(_Hook("do_init_module", _on_init))
+    hooks.append(_Hook("do_free_init", _on_free_init))
+    hooks.append(_Hook("free_module", _on_free))
+    return True
+
+
+class UmdModules(gdb.Command):
+    """List the kernel's modules and the symbol files umdlab loaded for them.
+
+umd-modules         list
+umd-modules sync    (re)load symbols for every module now loaded
+
+Symbols load by themselves when a module loads (do_init_module), lose
+their .init sections when the kernel frees them (do_free_init) and go
+away when it unloads (free_module)."""
+
+    def __init__(self):
+        super().__init__("umd-modules", gdb.COMMAND_FILES)
+
+    def invoke(self, arg, from_tty):
+        if arg.strip() == "sync":
+            sync()
+            return
+        if arg.strip():
+            raise gdb.GdbError("umd-modules: usage: umd-modules [sync]")
+        mods = module_list()
+        if not mods:
+            gdb.write("no modules loaded\n")
+        for mod in mods:
+            name = module_name(mod)
+            info = loaded.get(name)
+            gdb.write("%-20s 0x%x  %s\n" % (
+                name, utils.ulong(mod["core_layout"]["base"]),
+                "%s%s" % (info["file"], " (+init)" if info["with_init"]
+                          else "") if info else "no symbols"))
+
+
+UmdModules()

@@ -1,0 +1,292 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# umdlab gdb helpers: struct umd_info (include/linux/usermode_driver.h)
+#
+#   umd-info [EXPR]             one user mode driver, or every one known
+#   umd-info --add NAME EXPR    remember another struct umd_info
+#   $umd_tgid_nr([INFO])        pid_nr(info->tgid): 0 when not running
+#   $thread_group_exited(PID)   kernel/exit.c thread_group_exited()
+#
+# The kernel keeps no list of its user mode drivers: each user embeds a
+# struct umd_info (bpfilter: bpfilter_ops.info).  The known ones are
+# listed in KNOWN below; any other seen at fork_usermode_driver() or
+# umd_load_blob() by umd-break/umd-trace is added as it turns up.
+
+import gdb
+
+from umdlab import pid as pidmod
+from umdlab import tasks, utils
+
+umd_info_type = utils.CachedType("struct umd_info")
+mount_type = utils.CachedType("struct mount")
+dentry_type = utils.CachedType("struct dentry")
+pipe_type = utils.CachedType("struct pipe_inode_info")
+
+# (label, expression): user mode drivers of the kernels umdlab builds.
+KNOWN = [
+    ("bpfilter", "bpfilter_ops.info"),      # net/ipv4/bpfilter/sockopt.c
+    ("bpf_preload", "umd_ops.info"),        # kernel/bpf/preload, 5.10-5.17
+]
+# address -> label, for struct umd_info found at run time or added by hand
+found = {}
+
+
+def thread_group_exited(pid):
+    """kernel/exit.c thread_group_exited() of 6.1, step by step:
+
+        task = pid_task(pid, PIDTYPE_PID);
+        exited = !task ||
+                 (READ_ONCE(task->exit_state) && thread_group_empty(task));
+
+    Returns (exited, task or None, why)."""
+    task = pidmod.pid_task(pid, 0)
+    if task is None:
+        return True, None, "pid_task(tgid, PIDTYPE_PID) == NULL"
+    es = int(task["exit_state"])
+    empty = tasks.thread_group_empty(task)
+    exited = bool(es) and empty
+    return exited, task, "exit_state %s, thread_group_empty %s" % (
+        tasks.exit_state_name(task), "true" if empty else "false")
+
+
+def as_umd(val, cmd):
+    return utils.as_struct_pointer(val, umd_info_type, "struct umd_info",
+                                   cmd)
+
+
+def state(info):
+    """One word for where INFO is in its life."""
+    tgid = info["tgid"]
+    if utils.ulong(tgid) == 0:
+        if utils.ulong(info["wd"]["mnt"]) == 0:
+            return "not loaded (no blob, no driver)"
+        return "not running (blob loaded, no driver)"
+    try:
+        pidmod.check_pid(tgid, "tgid")
+    except gdb.GdbError as e:
+        return "tgid invalid: %s" % e
+    exited, _t, _why = thread_group_exited(tgid)
+    if exited:
+        return "driver exited (tgid %d kept until cleanup)" % \
+            pidmod.pid_nr(tgid)
+    return "running (tgid %d)" % pidmod.pid_nr(tgid)
+
+
+def _fmt_file(f):
+    if utils.ulong(f) == 0:
+        return "NULL"
+    if not utils.readable(f, 64):
+        return "0x%x <unreadable>" % utils.ulong(f)
+    count = pidmod.refcount(f["f_count"])
+    inode = f["f_inode"]
+    s = "file 0x%x f_count %d" % (utils.ulong(f), count)
+    if count <= 0:
+        return s + " (freed?)"
+    mode = int(f["f_mode"])
+    s += " %s%s" % ("r" if mode & 1 else "-", "w" if mode & 2 else "-")
+    if utils.ulong(inode):
+        s += ", inode 0x%x ino %d" % (utils.ulong(inode), int(inode["i_ino"]))
+        try:
+            pipe = inode["i_pipe"]
+        except gdb.error:
+            pipe = None
+        if pipe is not None and utils.ulong(pipe):
+            s += ", pipe 0x%x readers %d writers %d files %d" % (
+                utils.ulong(pipe), int(pipe["readers"]),
+                int(pipe["writers"]), int(pipe["files"]))
+    return s
+
+
+def dentry_name(d):
+    return utils.string(d["d_name"]["name"])
+
+
+def _fmt_wd(path):
+    mnt, d = path["mnt"], path["dentry"]
+    if utils.ulong(mnt) == 0 and utils.ulong(d) == 0:
+        return ["wd            NULL (umd_load_blob() not called, or "
+                "umd_unload_blob() done)"]
+    out = []
+    m = utils.container_of(mnt, mount_type.get_type(), "mnt")
+    fstype = "?"
+    try:
+        fstype = utils.string(mnt["mnt_sb"]["s_type"]["name"])
+    except gdb.error:
+        pass
+    out.append("wd            mnt 0x%x (struct mount 0x%x, %s, mnt_root "
+               "0x%x), dentry 0x%x \"%s\"" % (
+                   utils.ulong(mnt), utils.ulong(m), fstype,
+                   utils.ulong(mnt["mnt_root"]), utils.ulong(d),
+                   dentry_name(d) if utils.ulong(d) else "-"))
+    # The blob is the one file in that tmpfs root, named driver_name.
+    if utils.ulong(d):
+        try:
+            for c in utils.list_for_each_entry(d["d_subdirs"],
+                                               dentry_type.get_type(),
+                                               "d_child", limit=64):
+                ino = c["d_inode"]
+                out.append("              blob \"%s\": inode 0x%x, %d bytes"
+                           % (dentry_name(c), utils.ulong(ino),
+                              int(ino["i_size"]) if utils.ulong(ino) else 0))
+        except gdb.error:
+            pass
+    return out
+
+
+def format_umd(info, label=None):
+    """Lines describing struct umd_info *INFO."""
+    head = "umd %s" % (label or "0x%x" % utils.ulong(info))
+    out = ["%s (struct umd_info 0x%x): %s" % (head, utils.ulong(info),
+                                               state(info))]
+    out.append("  driver_name   \"%s\"" % utils.string(info["driver_name"]))
+    out += ["  " + line for line in _fmt_wd(info["wd"])]
+    out.append("  pipe_to_umh   %s" % _fmt_file(info["pipe_to_umh"]))
+    out.append("  pipe_from_umh %s" % _fmt_file(info["pipe_from_umh"]))
+    tgid = info["tgid"]
+    if utils.ulong(tgid) == 0:
+        out.append("  tgid          NULL")
+        return out
+    try:
+        pidmod.check_pid(tgid, "tgid")
+    except gdb.GdbError as e:
+        out.append("  tgid          0x%x: %s" % (utils.ulong(tgid), e))
+        return out
+    lines = pidmod.format_pid(tgid)
+    out.append("  tgid          " + lines[0])
+    out += ["                " + line for line in lines[1:]]
+    exited, task, why = thread_group_exited(tgid)
+    out.append("  thread_group_exited(tgid) = %s  (%s)" % (
+        "true" if exited else "false", why))
+    return out
+
+
+def known():
+    """[(label, struct umd_info *)] for every driver umdlab knows about."""
+    res, seen = [], set()
+    for label, expr in KNOWN:
+        try:
+            v = gdb.parse_and_eval(expr)
+        except gdb.error:
+            continue
+        try:
+            p = as_umd(v, "umd-info")
+        except gdb.GdbError:
+            continue
+        seen.add(utils.ulong(p))
+        res.append(("%s (%s)" % (label, expr), p))
+    for addr, label in sorted(found.items()):
+        if addr in seen:
+            continue
+        p = gdb.Value(addr).cast(umd_info_type.pointer())
+        if utils.readable(p, umd_info_type.get_type().sizeof):
+            res.append((label, p))
+    return res
+
+
+def note(info, how):
+    """Remember a struct umd_info seen at run time."""
+    addr = utils.ulong(info)
+    if addr and addr not in found:
+        for label, p in known():
+            if utils.ulong(p) == addr:
+                return
+        found[addr] = "%s @0x%x (seen at %s)" % (
+            utils.string(info["driver_name"]), addr, how)
+
+
+class UmdInfo(gdb.Command):
+    """Show user mode drivers (struct umd_info) in the kernel's terms.
+
+umd-info                  every driver umdlab knows (bpfilter_ops.info and
+                          any other seen at fork_usermode_driver or added)
+umd-info EXPR             one struct umd_info (value or pointer)
+umd-info --add NAME EXPR  remember another struct umd_info
+
+Shows driver_name, the working directory the blob was loaded into (mount,
+dentry, the blob file), both pipes (struct file, f_count, inode, the pipe's
+readers and writers), the tgid (struct pid: numbers per namespace,
+refcount, tasks with comm, state and exit_state) and whether
+thread_group_exited(tgid) holds, computed as kernel/exit.c does."""
+
+    def __init__(self):
+        super().__init__("umd-info", gdb.COMMAND_DATA,
+                         gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, arg, from_tty):
+        arg = arg.strip()
+        if arg.startswith("--add"):
+            words = arg.split(None, 2)
+            if len(words) != 3:
+                raise gdb.GdbError("umd-info: usage: umd-info --add NAME "
+                                   "EXPR")
+            p = as_umd(utils.arg_value(words[2], "umd-info"), "umd-info")
+            found[utils.ulong(p)] = "%s (%s)" % (words[1], words[2])
+            return
+        try:
+            if arg:
+                p = as_umd(utils.arg_value(arg, "umd-info"), "umd-info")
+                lines = format_umd(p, arg)
+            else:
+                ks = known()
+                if not ks:
+                    raise gdb.GdbError(
+                        "umd-info: no user mode driver known (no "
+                        "bpfilter_ops: is CONFIG_BPFILTER off?)")
+                lines = []
+                for label, p in ks:
+                    lines += format_umd(p, label)
+        except gdb.MemoryError as e:
+            raise gdb.GdbError("umd-info: %s" % e)
+        gdb.write("\n".join(lines) + "\n")
+
+
+def _default_umd(info, fn):
+    if info is None:
+        ks = known()
+        if not ks:
+            raise gdb.GdbError("%s: no user mode driver known" % fn)
+        return ks[0][1]
+    return as_umd(info, fn)
+
+
+class UmdTgidNrFunc(gdb.Function):
+    """The driver's process id: pid_nr(info->tgid).
+
+$umd_tgid_nr([INFO]): INFO is a struct umd_info (or pointer), default the
+first driver umd-info lists (bpfilter_ops.info).  0 when no driver runs,
+so it can be used in breakpoint conditions:
+  break do_exit if $lx_current()->tgid == $umd_tgid_nr()"""
+
+    def __init__(self):
+        super().__init__("umd_tgid_nr")
+
+    def invoke(self, info=None):
+        p = _default_umd(info, "$umd_tgid_nr")
+        tgid = p["tgid"]
+        if utils.ulong(tgid) == 0:
+            return 0
+        return pidmod.pid_nr(pidmod.check_pid(tgid, "$umd_tgid_nr"))
+
+
+class ThreadGroupExitedFunc(gdb.Function):
+    """kernel/exit.c thread_group_exited(), computed by gdb.
+
+$thread_group_exited(PID): PID is a struct pid * (NULL counts as exited,
+as in the kernel: pid_task(NULL) is NULL).  1 or 0."""
+
+    def __init__(self):
+        super().__init__("thread_group_exited")
+
+    def invoke(self, pid):
+        t = pid.type.strip_typedefs()
+        if t.code == gdb.TYPE_CODE_PTR and utils.ulong(pid) == 0:
+            return 1
+        p = pidmod.check_pid(utils.as_struct_pointer(
+            pid, pidmod.pid_type, "struct pid", "$thread_group_exited"),
+            "$thread_group_exited")
+        return 1 if thread_group_exited(p)[0] else 0
+
+
+UmdInfo()
+UmdTgidNrFunc()
+ThreadGroupExitedFunc()

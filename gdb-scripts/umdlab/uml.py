@@ -1,0 +1,246 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# umdlab gdb helpers: what running a UML kernel under gdb needs
+#
+# - UML's host signals pass silently: SIGSEGV (its page faults), SIGUSR1,
+#   SIGALRM (timer), SIGIO (console, network), SIGWINCH, SIGCHLD, SIGPIPE.
+# - Breakpoints in module code survive new guest address spaces.  Each one
+#   is a host process UML clone()s from the kernel process; gdb sees the
+#   fork and, before detaching the child, writes the original bytes back
+#   under every inserted breakpoint *in the child*.  Module memory is
+#   vmalloc memory, which UML maps MAP_SHARED from its physmem file: the
+#   child's "private" copy is the kernel's own memory, and the breakpoint
+#   is gone from the kernel too (vmlinux text is a private mapping, so
+#   breakpoints there are not affected).  A 'catch fork' whose condition
+#   is $_umdlab_fork() re-arms them: for every breakpoint location gdb
+#   believes inserted it reads the byte (gdb hands back the shadow, the
+#   original) and writes it back (gdb overlays its breakpoint instruction
+#   on writes to an inserted location), then declines to stop.  That
+#   covers gdb's own momentary breakpoints (finish, until, step) too.
+# - umd-uml shows the instance: host pid, time-travel mode, repairs made.
+
+import re
+
+import gdb
+
+from umdlab import utils
+
+PASS_SIGNALS = ["SIGSEGV", "SIGUSR1", "SIGALRM", "SIGIO", "SIGWINCH",
+                "SIGCHLD", "SIGPIPE", "SIGVTALRM", "SIGPROF"]
+
+stats = {"forks": 0, "rearmed": 0}
+_fork_catch = None
+
+_loc_re = re.compile(r"^\s*-?\d+(?:\.\d+)?\s.*?\s(0x[0-9a-f]+)\s", re.M)
+
+
+def setup_signals():
+    for s in PASS_SIGNALS:
+        gdb.execute("handle %s nostop noprint pass" % s, to_string=True)
+
+
+def _breakpoint_addresses():
+    """Every address gdb has a breakpoint location at, internal and
+    momentary ones included ('maint info breakpoints')."""
+    out = gdb.execute("maint info breakpoints", to_string=True)
+    addrs = set()
+    for line in out.splitlines():
+        # Rows: 'N[.M] ... [y|n] 0xADDR ...'; skip watchpoints (no address
+        # column) and disabled locations: rewriting those is a no-op anyway.
+        m = re.match(r"^\s*(-?\d+)(?:\.\d+)?\s+(.*)$", line)
+        if not m:
+            continue
+        a = re.search(r"\s(0x[0-9a-f]{6,})\s", " " + m.group(2) + " ")
+        if a:
+            addrs.add(int(a.group(1), 16))
+    return addrs
+
+
+def rearm():
+    """Put gdb's breakpoint instructions back where a fork removed them."""
+    inf = gdb.selected_inferior()
+    n = 0
+    for addr in _breakpoint_addresses():
+        try:
+            b = inf.read_memory(addr, 1)
+            inf.write_memory(addr, b)
+            n += 1
+        except (gdb.MemoryError, gdb.error):
+            pass
+    return n
+
+
+class ForkFunc(gdb.Function):
+    """Internal: condition of umdlab's 'catch fork' (re-arms breakpoints in
+shared memory after a fork, never stops)."""
+
+    def __init__(self):
+        super().__init__("_umdlab_fork")
+
+    def invoke(self):
+        stats["forks"] += 1
+        stats["rearmed"] += rearm()
+        return 0
+
+
+ForkFunc()
+
+
+def install_fork_rearm():
+    """'catch fork' with the re-arming condition (idempotent)."""
+    global _fork_catch
+    if _fork_catch is not None:
+        return
+    before = {b.number for b in gdb.breakpoints()}
+    gdb.execute("catch fork", to_string=True)
+    new = [b for b in gdb.breakpoints() if b.number not in before]
+    if new:
+        _fork_catch = new[0]
+        _fork_catch.condition = "$_umdlab_fork()"
+        _fork_catch.silent = True
+
+
+def time_travel_mode():
+    """'off', 'basic', 'inf-cpu' or 'external' (arch/um/kernel/time.c)."""
+    try:
+        v = gdb.parse_and_eval("time_travel_mode")
+    except gdb.error:
+        return "not built in"
+    s = str(v)
+    return {"TT_MODE_OFF": "off", "TT_MODE_BASIC": "basic",
+            "TT_MODE_INFCPU": "inf-cpu",
+            "TT_MODE_EXTERNAL": "external"}.get(s, s)
+
+
+def guest_seconds():
+    """The guest's monotonic clock as jiffies count it, in seconds."""
+    j = int(gdb.parse_and_eval("jiffies_64")) & 0xffffffffffffffff
+    hz = config_hz()
+    initial = (-300 * hz) & 0xffffffffffffffff       # INITIAL_JIFFIES
+    return ((j - initial) & 0xffffffffffffffff) / hz
+
+
+_hz = []
+
+
+def config_hz():
+    if not _hz:
+        hz = 100
+        try:
+            import linux.constants
+            hz = int(getattr(linux.constants, "LX_CONFIG_HZ", 0)) or hz
+        except ImportError:
+            pass
+        if hz == 100:
+            try:
+                from umdlab import modsyms
+                with open(modsyms.build_dir() + "/.config") as f:
+                    for line in f:
+                        if line.startswith("CONFIG_HZ="):
+                            hz = int(line.split("=")[1])
+            except (OSError, ValueError):
+                pass
+        _hz.append(hz)
+    return _hz[0]
+
+
+# ---- Ctrl-] in the guest console stops in gdb ---------------------------------
+
+ESCAPE = 0x1d       # Ctrl-]
+
+
+class ConsoleEscape(gdb.Breakpoint):
+    """Stops when chan_interrupt() (arch/um/drivers/chan_kern.c) has read
+    Ctrl-] from a console channel: UML puts the terminal in raw mode, so
+    Ctrl-C is the guest's and never reaches gdb."""
+
+    def stop(self):
+        try:
+            c = int(gdb.selected_frame().read_var("c")) & 0xff
+        except (gdb.error, ValueError):
+            return False
+        if c != ESCAPE or utils.rehit():
+            return False
+        gdb.write("umdlab: Ctrl-] on the guest console: stopped "
+                  "(continue to resume)\n")
+        return True
+
+
+_escape = []
+
+
+def install_escape():
+    """Break on Ctrl-] read by the console driver (idempotent)."""
+    if _escape:
+        return True
+    sym = gdb.lookup_global_symbol("chan_interrupt")
+    if sym is None or sym.symtab is None:
+        return False
+    try:
+        with open(sym.symtab.fullname()) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return False
+    first = sym.line
+    for n in range(first, min(first + 80, len(lines))):
+        if "tty_insert_flip_char(" in lines[n - 1]:
+            bp = ConsoleEscape("%s:%d" % (sym.symtab.filename, n),
+                               internal=True)
+            bp.silent = True
+            _escape.append(bp)
+            return True
+    return False
+
+
+def is_uml():
+    return gdb.lookup_global_symbol("start_userspace") is not None or \
+        gdb.lookup_static_symbol("userspace_tramp") is not None
+
+
+def setup():
+    """Everything a UML kernel under gdb needs; safe to call again."""
+    from umdlab import modsyms
+    for cmd in ("set print inferior-events off",
+                "set print thread-events off",
+                "set breakpoint pending on"):
+        gdb.execute(cmd, to_string=True)
+    setup_signals()
+    install_fork_rearm()
+    modsyms.install()
+    install_escape()
+
+
+class UmdUml(gdb.Command):
+    """Show the UML instance under gdb.
+
+umd-uml          host pid, time-travel mode, guest clock, how often gdb
+                 saw a fork from the kernel process and re-armed
+                 breakpoints in shared (module) memory
+umd-uml setup    redo the setup: signals pass silently, module symbols
+                 follow the kernel, breakpoints survive forks, Ctrl-] in
+                 the guest console stops in gdb"""
+
+    def __init__(self):
+        super().__init__("umd-uml", gdb.COMMAND_STATUS)
+
+    def invoke(self, arg, from_tty):
+        if arg.strip() == "setup":
+            setup()
+            return
+        if arg.strip():
+            raise gdb.GdbError("umd-uml: usage: umd-uml [setup]")
+        inf = gdb.selected_inferior()
+        gdb.write("UML kernel: host pid %s, time-travel %s\n" % (
+            inf.pid or "- (not running)", time_travel_mode()))
+        if inf.pid:
+            try:
+                gdb.write("guest clock: %.2f s since boot (jiffies)\n" %
+                          guest_seconds())
+            except gdb.error:
+                pass
+        gdb.write("forks of the kernel process seen %d, breakpoint "
+                  "locations re-armed %d\n" % (stats["forks"],
+                                                stats["rearmed"]))
+
+
+UmdUml()
