@@ -1,2 +1,29 @@
 # Guest test programs (static C) and the suites they belong to.
 # Included by the top-level Makefile; adds prerequisites to guest-progs.
+#
+# umd_scenarios (the scenario suite, tests/guest/scenarios.sh) and the
+# kernel's own pidfd selftests, both built against the kselftest headers
+# of the kernel tree under test ($(SRC)), installed in the guest under
+# /usr/lib/umdlab/scenarios and /usr/lib/umdlab/pidfd.
+
+KSFT_DIR     := $(SRC)/tools/testing/selftests
+SCEN_BIN     := $(GUESTBIN)/lib/scenarios
+PIDFD_BIN    := $(GUESTBIN)/lib/pidfd
+PIDFD_TESTS  := pidfd_test pidfd_fdinfo_test pidfd_open_test \
+		pidfd_poll_test pidfd_wait pidfd_getfd_test pidfd_setns_test
+
+$(SCEN_BIN)/umd_scenarios: $(TOP)/rootfs/tests/umd_scenarios.c \
+		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
+	@mkdir -p $(@D)
+	@echo "  GUESTCC $(notdir $@)"
+	$(Q)gcc $(GUEST_CFLAGS) -isystem $(KSFT_DIR) -o $@ $<
+
+# As tools/testing/selftests/pidfd/Makefile builds them (-Wall, not
+# -Wextra: upstream code), but static.
+$(PIDFD_BIN)/%: $(KSFT_DIR)/pidfd/%.c $(KSFT_DIR)/pidfd/pidfd.h \
+		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
+	@mkdir -p $(@D)
+	@echo "  GUESTCC pidfd/$(notdir $@)"
+	$(Q)gcc $(filter-out -Wextra,$(GUEST_CFLAGS)) -pthread -I$(KSFT_DIR) -o $@ $<
+
+guest-progs: $(SCEN_BIN)/umd_scenarios $(addprefix $(PIDFD_BIN)/,$(PIDFD_TESTS))

@@ -1,0 +1,388 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The scenario suite: bpfilter's user mode driver under the UMD series'
+# manual checks, automated (rootfs/tests/README.md says what each proves).
+#
+#   scenarios.sh             run the scenarios named in SCENARIOS (comma
+#                            list; empty: all) in one guest, print TAP
+#   scenarios.sh --list      the scenario names, one a line
+#   scenarios.sh --scan LOG...
+#                            the kernel-log scan alone: new splats in LOGs
+#                            (console logs or dmesg output), exit 1 if any
+#
+# Environment: COUNT (cycles of every cycle scenario), FLAVOUR, APPEND,
+# GUEST_TIMEOUT, UMDLAB_BREAK (sabotage switches, to prove a check can
+# fail; see the README), TT (0: no time-travel), SPLAT_ALLOWLIST (default
+# tests/allowlist/splats.txt), and the Makefile's RUN_ENV.
+#
+# The guest writes its results into the instance's control directory
+# (/run/umdlab in the guest, RUNDIR/UMID on the host), not to the console:
+# the console carries the kernel log at full loglevel, which is scanned
+# for splats.
+set -u
+
+here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
+SCENARIOS_ALL="builtin launch restart unload concurrency pidfd"
+C_SCENARIOS="builtin launch restart unload concurrency"
+PIDFD_TESTS="pidfd_test pidfd_fdinfo_test pidfd_open_test pidfd_poll_test pidfd_wait pidfd_getfd_test pidfd_setns_test"
+ALLOWLIST=${SPLAT_ALLOWLIST:-$here/../allowlist/splats.txt}
+
+# ---- the kernel-log scan ------------------------------------------------------
+#
+# A splat is a line matching HEADERS (after the "[ time]" or "<level>"
+# prefix) and the lines after it, up to the next splat, a scenario
+# marker, a "=====" or "---[ end trace" line, or 150 lines: its block.
+# A splat is allowed when an allowlist entry matches it: the entry's file
+# occurs in the block as "FILE:", a line of the block matches the entry's
+# message (an ERE), the entry's via function (unless "-") is in the
+# block's call trace, and the splat came in the entry's phase: "boot"
+# before init started ("Run ... as init process"), "setup" before the
+# first scenario began, "any" at any time.
+# The "umdlab-scenario: begin NAME" markers the guest program writes say
+# which scenario was running.  The same splat found in several logs (the
+# console log and the guest's dmesg) is reported once.
+HEADERS='BUG:|WARNING:|Oops|kernel BUG at|Kernel panic|general protection fault|Unable to handle kernel|UBSAN:|ODEBUG:|INFO: task .* blocked for more than|rcu: INFO:|INFO: rcu_|list_(add|del) corruption|Bad page state|BUG kmalloc|printk messages dropped|Call Trace:'
+
+scan_logs() {
+	[ -r "$ALLOWLIST" ] || { echo "scenarios: no allowlist $ALLOWLIST" >&2; return 2; }
+	awk -v headers="$HEADERS" -v allowfile="$ALLOWLIST" '
+	function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
+	BEGIN {
+		n_allow = 0
+		while ((getline line < allowfile) > 0) {
+			if (line ~ /^[ \t]*(#|$)/)
+				continue
+			nf = split(line, f, /[ \t]*\|[ \t]*/)
+			if (nf < 5 || trim(f[1]) !~ /^(boot|setup|any)$/) {
+				print "scenarios: bad allowlist line: " line > "/dev/stderr"
+				bad_allow = 1
+				continue
+			}
+			n_allow++
+			a_phase[n_allow] = trim(f[1])
+			a_file[n_allow] = trim(f[2])
+			a_msg[n_allow] = trim(f[3])
+			a_via[n_allow] = trim(f[4])
+			a_why[n_allow] = trim(f[5])
+		}
+		nsplat = 0
+		new = 0
+	}
+	FNR == 1 { phase = "boot"; scen = "boot"; cur = 0 }
+	{
+		msg = $0
+		sub(/\r$/, "", msg)
+		sub(/^<[0-9]+>/, "", msg)
+		ts = ""
+		if (match(msg, /^\[ *[0-9]+\.[0-9]+\] ?/)) {
+			ts = substr(msg, 1, RLENGTH)
+			msg = substr(msg, RLENGTH + 1)
+		}
+	}
+	msg ~ /Run .* as init process/ { phase = "run" }
+	msg ~ /umdlab-scenario: begin / {
+		phase = "scenarios"
+		scen = msg
+		sub(/.*umdlab-scenario: begin /, "", scen)
+		cur = 0
+		next
+	}
+	msg ~ /umdlab-scenario: end / { scen = "between scenarios"; cur = 0; next }
+	msg ~ headers && !(cur && msg ~ /^Call Trace:/) {
+		key = ts msg
+		if (ts != "" && (key in seen)) { cur = -1; next }
+		seen[key] = 1
+		cur = ++nsplat
+		s_head[cur] = msg
+		s_where[cur] = FILENAME ":" FNR
+		s_phase[cur] = phase
+		s_scen[cur] = scen
+		s_block[cur] = msg
+		s_len[cur] = 1
+		next
+	}
+	cur {
+		if (cur > 0) {
+			s_block[cur] = s_block[cur] "\n" msg
+			s_len[cur]++
+		}
+		if (msg ~ /^=+$|---\[ end trace/ || (cur > 0 && s_len[cur] >= 150))
+			cur = 0
+	}
+	END {
+		for (i = 1; i <= nsplat; i++) {
+			why = ""
+			for (j = 1; j <= n_allow && why == ""; j++) {
+				if (a_phase[j] == "boot" && s_phase[i] != "boot")
+					continue
+				if (a_phase[j] == "setup" && s_phase[i] == "scenarios")
+					continue
+				if (index(s_block[i], a_file[j] ":") == 0)
+					continue
+				if (a_via[j] != "-" && index(s_block[i], " " a_via[j] "+0x") == 0)
+					continue
+				nl = split(s_block[i], bl, "\n")
+				for (k = 1; k <= nl; k++)
+					if (bl[k] ~ a_msg[j]) {
+						why = a_file[j] ": " a_why[j]
+						break
+					}
+			}
+			if (why != "") {
+				print "allowed: " s_head[i] " (" s_where[i] "; " why ")"
+				continue
+			}
+			new++
+			print "NEW SPLAT during " (s_scen[i] == "boot" ? "boot" : "scenario " s_scen[i]) " at " s_where[i] ": " s_head[i]
+			nl = split(s_block[i], bl, "\n")
+			for (k = 1; k <= nl && k <= 30; k++)
+				print "    " bl[k]
+		}
+		exit (new ? 1 : (bad_allow ? 2 : 0))
+	}' "$@"
+}
+
+# ---- command line -------------------------------------------------------------
+
+case "${1:-}" in
+--list)
+	printf '%s\n' $SCENARIOS_ALL
+	exit 0 ;;
+--scan)
+	shift
+	scan_logs "$@"
+	exit $? ;;
+"") ;;
+*)
+	echo "usage: scenarios.sh [--list | --scan LOG...]" >&2
+	exit 2 ;;
+esac
+
+sel=
+for s in ${SCENARIOS//,/ }; do
+	case " $SCENARIOS_ALL " in
+	*" $s "*) sel="$sel $s" ;;
+	*) echo "umdlab: unknown scenario '$s'; scenarios: $SCENARIOS_ALL" >&2; exit 2 ;;
+	esac
+done
+[ -n "$sel" ] || sel=$SCENARIOS_ALL
+# In suite order, each once.
+sel=$(for s in $SCENARIOS_ALL; do case " $sel " in *" $s "*) echo "$s" ;; esac; done)
+c_sel=$(for s in $sel; do case " $C_SCENARIOS " in *" $s "*) echo "$s" ;; esac; done | paste -sd,)
+want_pidfd=$(grep -qx pidfd <<<"$sel" && echo 1)
+
+. "$TOP/tests/lib.sh"
+
+plan $(($(wc -w <<<"$sel") + 2))
+
+# ---- the guest runs ---------------------------------------------------------------
+
+# Two boots: the UMD scenarios, then the pidfd selftests (independent of
+# each other, and each gets the boot parameters that suit it).
+# slab_nomerge: exact object counts for the ledger.  loglevel=7 after
+# run-uml's "quiet": every kernel message reaches the console log, where
+# quiet would hide KERN_WARNING (WARN(), lockdep, KASAN headers).
+# kasan_multi_shot: KASAN reports every bad access, not only the first.
+# time-travel (TT=1): guest sleeps cost no wall time, but here every
+# exec and fork costs much more (measured on this 2-core machine: 30
+# restart cycles 8 s wall without, 26 s with time-travel, 74 s with
+# time-travel=inf-cpu; the pidfd selftests 38 s with time-travel), so it
+# is off by default.
+common_append="${APPEND:-} loglevel=7"
+grep -qx CONFIG_KASAN=y "${BLD:-/nonexistent}/.config" 2>/dev/null &&
+	common_append="$common_append kasan_multi_shot"
+[ "${TT:-0}" = 1 ] && common_append="$common_append time-travel"
+umd_append="$common_append slab_nomerge"
+pidfd_append=$common_append
+
+prologue() {
+	echo 'D=/run/umdlab'
+	echo 'rm -f $D/umd.tap $D/umd.rc $D/pidfd.* $D/dmesg.txt'
+	# A task blocked this long is reported ("INFO: task ... blocked"),
+	# and the scan fails the run; under the scenarios' own timeouts.
+	echo '[ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo 5 > /proc/sys/kernel/hung_task_timeout_secs'
+	case ",${UMDLAB_BREAK:-}," in
+	*,splat,*) echo 'echo "<4>WARNING: CPU: 0 PID: 1 at kernel/umh.c:1 umdlab_sabotage+0x0/0x0" > /dev/kmsg' ;;
+	esac
+}
+
+umd_cmd() {
+	prologue
+	echo "SCENARIOS=$c_sel COUNT=${COUNT:-} UMDLAB_BREAK=${UMDLAB_BREAK:-} /usr/lib/umdlab/scenarios/umd_scenarios > \$D/umd.tap 2>&1"
+	echo 'echo $? > $D/umd.rc'
+	echo 'dmesg > $D/dmesg.txt'
+}
+
+pidfd_cmd() {
+	local t
+	prologue
+	for t in $PIDFD_TESTS; do
+		echo "echo '<5>umdlab-scenario: begin pidfd/$t' > /dev/kmsg"
+		echo "timeout 120 /usr/lib/umdlab/pidfd/$t > \$D/pidfd.$t.tap 2>&1"
+		echo "echo \$? > \$D/pidfd.$t.rc"
+		echo "echo '<5>umdlab-scenario: end pidfd/$t' > /dev/kmsg"
+	done
+	echo 'dmesg > $D/dmesg.txt'
+}
+
+slirps() { pgrep -x slirp-fullbolt | sort; }
+shmfiles() { ls -A /dev/shm 2>/dev/null | sort; }
+s0=$(slirps) m0=$(shmfiles)
+umids= logs=() guest_err=
+
+# boot NAME APPEND CMD: one guest; sets CTL (its control directory, where
+# it leaves its results) and adds to logs, umids and guest_err.
+boot() {
+	local name=$1 start elapsed err=
+	start=$(date +%s.%N)
+	NET=none APPEND=$2 guest_run "$3"
+	elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+	CTL=$RUNDIR/$LAST_UMID
+	umids="$umids $LAST_UMID"
+	logs+=("$LOG")
+	[ -s "$CTL/dmesg.txt" ] && logs+=("$CTL/dmesg.txt")
+	echo "# $name boot: ${elapsed%???????}s wall, status $RC, console log $LOG"
+	case $RC in
+	0) ;;
+	124) err="the $name guest timed out (status 124): a hang its own timeouts did not catch" ;;
+	125) err="the $name guest never reported a status (125)" ;;
+	126) err="KERNEL PANIC in the $name guest (126)" ;;
+	130) err="the $name guest was interrupted (130)" ;;
+	*) err="the $name guest command ended with status $RC" ;;
+	esac
+	[ -n "$err" ] && guest_err="${guest_err:+$guest_err; }$err"
+	BOOT_ERR=$err
+}
+
+# Cycles scale the guests' deadline; the scenarios' own timeouts fire
+# first, this is the last resort (status 124).
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-$((300 + ${COUNT:-100} * 5))}
+if [ -n "$c_sel" ]; then
+	boot umd "$umd_append" "$(umd_cmd)"
+	umd_ctl=$CTL umd_err=$BOOT_ERR
+fi
+if [ -n "$want_pidfd" ]; then
+	boot pidfd "$pidfd_append" "$(pidfd_cmd)"
+	pidfd_ctl=$CTL pidfd_err=$BOOT_ERR
+fi
+
+# ---- results: the guest program's TAP, one result per scenario ----------------
+
+# The k-th result line of umd.tap, and the diagnostics before it.
+tap_result() {
+	awk -v k="$1" '/^(not )?ok [0-9]+/ && ++n == k { print; exit }' "$umd_ctl/umd.tap" 2>/dev/null
+}
+tap_diag() {
+	awk -v k="$1" '
+		/^(not )?ok [0-9]+/ { if (++n == k) exit; next }
+		n + 1 == k && /^#/ && !/^# (Starting|FAILED|PASSED|Totals)/ { print }
+	' "$umd_ctl/umd.tap" 2>/dev/null
+}
+
+k=0
+for s in $sel; do
+	[ "$s" = pidfd ] && continue
+	k=$((k + 1))
+	line=$(tap_result $k)
+	diag=$(tap_diag $k)
+	[ -n "$diag" ] && printf '%s\n' "$diag"
+	case $line in
+	"ok "*"# SKIP"*) skip "$s" "${line#*# SKIP }" ;;
+	"ok "*) pass "$s" ;;
+	"not ok "*) fail "$s" "scenario $s failed (diagnostics above)" ;;
+	*) fail "$s" "scenario $s reported no result: the guest program ended early (umd_scenarios status $(cat "$umd_ctl/umd.rc" 2>/dev/null || echo none))${umd_err:+; $umd_err}" ;;
+	esac
+done
+
+# ---- pidfd: the kernel's own selftests, each nested as a subtest ---------------
+
+# What tools/testing/selftests/pidfd/config asks for and the kernel
+# lacks.  A program that needs a missing option (by its source: the
+# namespaces it unshares or clones) fails for the configuration's sake,
+# not the kernel code's: its failure is reported as TODO, naming the
+# option, and becomes strict once the kernel has it.
+pidfd_needs() {
+	case $1 in
+	pidfd_test) echo CONFIG_PID_NS ;;		# unshare(CLONE_NEWPID)
+	pidfd_fdinfo_test) echo CONFIG_PID_NS ;;	# clone(CLONE_NEWPID)
+	pidfd_setns_test) echo CONFIG_USER_NS CONFIG_PID_NS ;;	# CLONE_NEWUSER, setns
+	esac
+}
+cfg_missing() {
+	local o
+	for o in "$@"; do
+		grep -qx "$o=y" "${BLD:-/nonexistent}/.config" 2>/dev/null || echo "$o"
+	done | paste -sd' '
+}
+
+if [ -n "$want_pidfd" ]; then
+	n=0 bad=0
+	ksft_cfg=$(sed -n 's/=y$//p' "$SRC/tools/testing/selftests/pidfd/config" 2>/dev/null)
+	lacking=$(cfg_missing $ksft_cfg)
+	[ -n "$lacking" ] && echo "# pidfd: the kernel lacks $lacking, which tools/testing/selftests/pidfd/config asks for"
+	echo "    # Subtest: pidfd"
+	echo "    1..$(wc -w <<<"$PIDFD_TESTS")"
+	for t in $PIDFD_TESTS; do
+		n=$((n + 1))
+		rc=$(cat "$pidfd_ctl/pidfd.$t.rc" 2>/dev/null)
+		need=$(cfg_missing $(pidfd_needs $t))
+		echo "        # Subtest: $t"
+		# Its TAP as printed; with a missing option, its failures
+		# carry the TODO too and a "Bail out!" becomes a diagnostic
+		# (else ktap would count them).
+		if [ -n "$need" ] && [ "$rc" != 0 ]; then
+			sed "s/^\(not ok [0-9]*.*\)\$/\1 # TODO needs $need/
+			     s/^Bail out! \(.*\)/# Bail out! \1 (TODO: needs $need)/
+			     s/^/        /" "$pidfd_ctl/pidfd.$t.tap" 2>/dev/null
+		else
+			sed 's/^/        /' "$pidfd_ctl/pidfd.$t.tap" 2>/dev/null
+		fi
+		case $rc in
+		0) echo "    ok $n $t" ;;
+		4) echo "    ok $n $t # SKIP the selftest skipped itself (exit 4, KSFT_SKIP)" ;;
+		124) echo "    # $t: timed out after 120 s"; echo "    not ok $n $t"; bad=1 ;;
+		"") echo "    # $t: no exit status: it never ran or the guest ended${pidfd_err:+ ($pidfd_err)}"
+		    echo "    not ok $n $t"; bad=1 ;;
+		*)
+			echo "    # $t: exit status $rc"
+			if [ -n "$need" ]; then
+				echo "    not ok $n $t # TODO needs $need (tools/testing/selftests/pidfd/config), which this kernel's config lacks"
+			else
+				echo "    not ok $n $t"
+				bad=1
+			fi ;;
+		esac
+	done
+	if [ $bad = 0 ]; then pass pidfd; else fail pidfd "a pidfd selftest failed (its TAP above)"; fi
+fi
+
+# ---- the kernel log -------------------------------------------------------------
+
+scan=$(scan_logs "${logs[@]}")
+scan_rc=$?
+if [ ${#logs[@]} -eq 0 ] || [ ! -s "${logs[0]}" ]; then
+	fail kernel-log-clean "no console log to scan (${logs[*]})"
+elif [ $scan_rc -eq 0 ] && [ -z "$guest_err" ]; then
+	[ -n "$scan" ] && printf '%s\n' "$scan" | diag
+	pass kernel-log-clean
+else
+	fail kernel-log-clean "the kernel log must hold no BUG, WARNING, lockdep or KASAN report, Oops, panic or hung task beyond tests/allowlist/splats.txt" \
+		${guest_err:+"$guest_err"} "$scan"
+fi
+
+# ---- the host -------------------------------------------------------------------
+
+left=
+for u in $umids; do
+	pgrep -f "umid=$u( |\$)" >/dev/null && left="$left UML processes with umid=$u;"
+	[ -e "$UMLDIR/$u" ] && left="$left $UMLDIR/$u still exists;"
+done
+[ -n "$(comm -13 <(echo "$s0") <(slirps))" ] && left="$left new slirp-fullbolt processes;"
+[ -n "$(comm -13 <(echo "$m0") <(shmfiles))" ] && left="$left new /dev/shm files;"
+if [ -z "$left" ]; then
+	pass host-clean
+else
+	fail host-clean "the scenario boots must leave nothing on the host:$left"
+fi
+done_testing
