@@ -33,9 +33,9 @@ ifeq ($(filter $(BASE),$(BASES)),)
 endif
 
 # A flavour is a list of uml-config fragments.
-FLAVOUR_default := base umd debuginfo
-FLAVOUR_debug   := base umd debuginfo debug
-FLAVOUR_builtin := base umd debuginfo builtin
+FLAVOUR_default := base umd debuginfo sample
+FLAVOUR_debug   := base umd debuginfo sample debug
+FLAVOUR_builtin := base umd debuginfo sample builtin
 FLAVOURS := default debug builtin
 ifeq ($(filter $(FLAVOUR),$(FLAVOURS)),)
   $(error umdlab: unknown FLAVOUR '$(FLAVOUR)'; known: $(FLAVOURS))
