@@ -262,20 +262,32 @@ static pid_t the_driver(void)
 	return -1;
 }
 
-/* Why is @pid stuck: state, wchan, kernel stack (for hang reports). */
+/*
+ * Why is @pid stuck: state, wchan and kernel stack, on one line (a TAP
+ * diagnostic is one line): "stack: a+0x1/0x2 < b+0x3/0x4 < ...".
+ */
 static const char *describe_stuck(pid_t pid)
 {
 	static char buf[2048];
-	char path[64], wchan[64] = "?", stack[1500] = "(no /proc/PID/stack)";
-	struct proc_stat st = { .state = '?' };
+	char path[64], wchan[64] = "?", stack[1500] = "", line[1500] = "";
+	struct proc_stat st = { .state = '?', .comm = "?" };
+	char *p, *save;
+	size_t len = 0;
 
 	read_stat(pid, &st);
 	snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
 	read_file(path, wchan, sizeof(wchan));
 	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
 	read_file(path, stack, sizeof(stack));
-	snprintf(buf, sizeof(buf), "pid %d (%s) state %c wchan %s; kernel stack:\n%s",
-		 pid, st.comm, st.state, wchan, stack);
+	for (p = strtok_r(stack, "\n", &save); p && len < sizeof(line) - 1;
+	     p = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(p, "[<", 2) && strstr(p, "] "))
+			p = strstr(p, "] ") + 2;
+		len += snprintf(line + len, sizeof(line) - len, "%s%s",
+				len ? " < " : "", p);
+	}
+	snprintf(buf, sizeof(buf), "pid %d (%s) state %c wchan %s; stack: %s",
+		 pid, st.comm, st.state, wchan, len ? line : "(none)");
 	return buf;
 }
 
@@ -760,9 +772,9 @@ static bool slab_exact(void)
  * rmmod bpfilter: delete_module(2) as kmod's rmmod calls it (O_NONBLOCK),
  * in a child under the command deadline, so that an unload stuck in
  * fini_umh() is reported as a hang.  Saves rmmod's exec, which costs more
- * than the unload itself on UML.  Returns 0 or the errno.
+ * than the unload itself on UML.  Returns 0 or -errno.
  */
-static int rmmod(struct run *r)
+static int unload_bpfilter(struct run *r)
 {
 	long long deadline = now_ms() + CMD_TIMEOUT_MS;
 	int status;
@@ -775,7 +787,7 @@ static int rmmod(struct run *r)
 		_exit(syscall(SYS_delete_module, "bpfilter", O_NONBLOCK) ?
 		      errno : 0);
 	if (pid < 0)
-		return errno;
+		return -errno;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
 		if (now_ms() > deadline) {
 			r->hung = true;
@@ -783,14 +795,14 @@ static int rmmod(struct run *r)
 				 "rmmod bpfilter did not finish within %d ms: %s",
 				 CMD_TIMEOUT_MS, describe_stuck(pid));
 			kill(pid, SIGKILL);
-			return ETIMEDOUT;
+			return -ETIMEDOUT;
 		}
 		sleep_ms(1);
 	}
 	r->status = status;
 	snprintf(r->out, sizeof(r->out), "delete_module: %s",
 		 strerror(WEXITSTATUS(status)));
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EINTR;
 }
 
 /* Unload bpfilter (if loaded): no driver may survive it. */
@@ -799,7 +811,7 @@ static int rmmod(struct run *r)
 	struct drivers __d;						\
 	pid_t __pid = the_driver();					\
 	if (module_loaded()) {						\
-		ASSERT_EQ(0, rmmod(&__r))				\
+		ASSERT_EQ(0, unload_bpfilter(&__r))				\
 			TH_LOG("rmmod bpfilter failed: %s", run_str(&__r)); \
 	}								\
 	ASSERT_FALSE(module_loaded())					\
@@ -971,7 +983,7 @@ TEST_F_TIMEOUT(umd, restart, 120)
 		if (!sabotage("skip-kill"))
 			ASSERT_EQ(0, kill(old, SIGKILL));
 		ASSERT_TRUE(wait_gone(old, REAP_TIMEOUT_MS))
-			TH_LOG("cycle %d: killed driver not reaped (zombie or stuck): %s",
+			TH_LOG("cycle %d: the killed driver is not gone from /proc (zombie, stuck, or not killed): %s",
 			       i, describe_stuck(old));
 		RUN(&r, "iptables-legacy", "-vnL");
 		ASSERT_TRUE(run_ok(&r))

@@ -215,31 +215,67 @@ umd_cmd() {
 }
 
 pidfd_cmd() {
-	local t
+	local t args
 	prologue
 	for t in $PIDFD_TESTS; do
 		echo "echo '<5>umdlab-scenario: begin pidfd/$t' > /dev/kmsg"
-		echo "timeout 120 /usr/lib/umdlab/pidfd/$t > \$D/pidfd.$t.tap 2>&1"
+		args=
+		# Upstream's default is 10000 fork/kill/poll rounds, 26 s here.
+		[ "$t" = pidfd_poll_test ] && args=$((${COUNT:-100} * 10))
+		echo "timeout 120 /usr/lib/umdlab/pidfd/$t $args > \$D/pidfd.$t.tap 2>&1"
 		echo "echo \$? > \$D/pidfd.$t.rc"
 		echo "echo '<5>umdlab-scenario: end pidfd/$t' > /dev/kmsg"
 	done
 	echo 'dmesg > $D/dmesg.txt'
 }
 
-slirps() { pgrep -x slirp-fullbolt | sort; }
 shmfiles() { ls -A /dev/shm 2>/dev/null | sort; }
-s0=$(slirps) m0=$(shmfiles)
+m0=$(shmfiles)
 umids= logs=() guest_err=
 
-# boot NAME APPEND CMD: one guest; sets CTL (its control directory, where
-# it leaves its results) and adds to logs, umids and guest_err.
-boot() {
-	local name=$1 start elapsed err=
-	start=$(date +%s.%N)
-	NET=none APPEND=$2 guest_run "$3"
-	elapsed=$(echo "$(date +%s.%N) - $start" | bc)
-	CTL=$RUNDIR/$LAST_UMID
-	umids="$umids $LAST_UMID"
+# Instance directories are RUNDIR/scnPID-N, not lib.sh's t*: tests/run
+# removes every t[0-9]*-* when it starts, which would take the results of
+# a suite still running in another `make test` with them.  Ours are kept
+# for reading failures until a later run of this group finds their
+# process gone.
+for d in "$RUNDIR"/scn[0-9]*-*; do
+	[ -d "$d" ] || continue
+	p=${d##*/scn}
+	kill -0 "${p%%-*}" 2>/dev/null || rm -rf "$d"
+done
+
+# boot_start NAME APPEND CMD: boot one guest in the background (as
+# lib.sh's guest_run does in the foreground); boot_finish NAME waits for
+# it, sets CTL (its control directory, where it leaves its results) and
+# BOOT_ERR, and adds to logs, umids and guest_err.  The two guests are
+# independent and UML runs on one host CPU, so on a 2-core host they run
+# side by side.
+BOOT_N=0
+boot_start() {
+	local umid
+	BOOT_N=$((BOOT_N + 1))
+	umid=scn$$-$BOOT_N
+	printf -v "umid_$1" %s "$umid"
+	(
+		start=$(date +%s.%N)
+		UMID=$umid NET=none APPEND=$2 CMD=$3 TIMEOUT=$GUEST_TIMEOUT \
+			"$TOP/scripts/run-uml" >/dev/null 2>&1
+		rc=$?
+		mkdir -p "$RUNDIR/$umid"
+		echo "$rc $(echo "$(date +%s.%N) - $start" | bc)" > "$RUNDIR/$umid/boot-status"
+	) &
+	printf -v "bootpid_$1" %s "$!"
+}
+
+boot_finish() {
+	local name=$1 umid pid elapsed err=
+	umid=umid_$name pid=bootpid_$name
+	umid=${!umid} pid=${!pid}
+	wait "$pid"
+	read -r RC elapsed < "$RUNDIR/$umid/boot-status" || RC=125
+	CTL=$RUNDIR/$umid
+	LOG=$CTL/console.log
+	umids="$umids $umid"
 	logs+=("$LOG")
 	[ -s "$CTL/dmesg.txt" ] && logs+=("$CTL/dmesg.txt")
 	echo "# $name boot: ${elapsed%???????}s wall, status $RC, console log $LOG"
@@ -258,12 +294,14 @@ boot() {
 # Cycles scale the guests' deadline; the scenarios' own timeouts fire
 # first, this is the last resort (status 124).
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-$((300 + ${COUNT:-100} * 5))}
+[ -n "$c_sel" ] && boot_start umd "$umd_append" "$(umd_cmd)"
+[ -n "$want_pidfd" ] && boot_start pidfd "$pidfd_append" "$(pidfd_cmd)"
 if [ -n "$c_sel" ]; then
-	boot umd "$umd_append" "$(umd_cmd)"
+	boot_finish umd
 	umd_ctl=$CTL umd_err=$BOOT_ERR
 fi
 if [ -n "$want_pidfd" ]; then
-	boot pidfd "$pidfd_append" "$(pidfd_cmd)"
+	boot_finish pidfd
 	pidfd_ctl=$CTL pidfd_err=$BOOT_ERR
 fi
 
@@ -335,6 +373,12 @@ if [ -n "$want_pidfd" ]; then
 			sed "s/^\(not ok [0-9]*.*\)\$/\1 # TODO needs $need/
 			     s/^Bail out! \(.*\)/# Bail out! \1 (TODO: needs $need)/
 			     s/^/        /" "$pidfd_ctl/pidfd.$t.tap" 2>/dev/null
+			# The planned tests a bail-out left unrun.
+			planned=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$pidfd_ctl/pidfd.$t.tap" 2>/dev/null | head -1)
+			ran=$(grep -cE '^(not )?ok [0-9]+' "$pidfd_ctl/pidfd.$t.tap" 2>/dev/null)
+			for ((k = ${ran:-0} + 1; k <= ${planned:-0}; k++)); do
+				echo "        not ok $k not run: the program bailed out # TODO needs $need"
+			done
 		else
 			sed 's/^/        /' "$pidfd_ctl/pidfd.$t.tap" 2>/dev/null
 		fi
@@ -373,13 +417,20 @@ fi
 
 # ---- the host -------------------------------------------------------------------
 
+# The boots are NET=none (no slirp to leave behind).  Other sessions may
+# boot instances meanwhile: only a new /dev/shm file that no process has
+# open or mapped can be one of ours left behind.
 left=
 for u in $umids; do
 	pgrep -f "umid=$u( |\$)" >/dev/null && left="$left UML processes with umid=$u;"
 	[ -e "$UMLDIR/$u" ] && left="$left $UMLDIR/$u still exists;"
 done
-[ -n "$(comm -13 <(echo "$s0") <(slirps))" ] && left="$left new slirp-fullbolt processes;"
-[ -n "$(comm -13 <(echo "$m0") <(shmfiles))" ] && left="$left new /dev/shm files;"
+for f in $(comm -13 <(echo "$m0") <(shmfiles)); do
+	if ! grep -qsF "/dev/shm/$f" /proc/[0-9]*/maps &&
+	   ! ls -l /proc/[0-9]*/fd 2>/dev/null | grep -qF "/dev/shm/$f"; then
+		left="$left /dev/shm/$f left behind;"
+	fi
+done
 if [ -z "$left" ]; then
 	pass host-clean
 else
