@@ -965,6 +965,7 @@ TEST_F_TIMEOUT(umd, restart, 120)
 {
 	struct ledger before, after;
 	pid_t old, logged;
+	const char *bad;
 	struct run r;
 	int i;
 
@@ -997,6 +998,8 @@ TEST_F_TIMEOUT(umd, restart, 120)
 		ASSERT_EQ(logged, the_driver())
 			TH_LOG("cycle %d: the running driver must be the logged pid %d",
 			       i, logged);
+		bad = driver_shape(logged);
+		ASSERT_EQ(NULL, bad) TH_LOG("cycle %d: %s", i, bad);
 		if (sabotage("leak-file"))
 			self->sabotage_fd = open("/dev/null", O_RDONLY);
 	}
@@ -1013,6 +1016,7 @@ TEST_F_TIMEOUT(umd, restart, 120)
 TEST_F_TIMEOUT(umd, unload, 120)
 {
 	struct ledger before, after;
+	const char *bad;
 	pid_t logged;
 	struct run r;
 	int i, refcnt;
@@ -1044,6 +1048,8 @@ TEST_F_TIMEOUT(umd, unload, 120)
 		ASSERT_EQ(logged, the_driver())
 			TH_LOG("cycle %d: the running driver must be the logged pid %d",
 			       i, logged);
+		bad = driver_shape(logged);
+		ASSERT_EQ(NULL, bad) TH_LOG("cycle %d: %s", i, bad);
 		refcnt = module_refcnt();
 		ASSERT_EQ(0, refcnt)
 			TH_LOG("cycle %d: /sys/module/bpfilter/refcnt is %d, want 0 (nothing holds bpfilter)",
