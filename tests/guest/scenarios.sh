@@ -90,10 +90,8 @@ scan_logs() {
 	}
 	msg ~ /umdlab-scenario: end / { scen = "between scenarios"; cur = 0; next }
 	msg ~ headers && !(cur && msg ~ /^Call Trace:/) {
-		key = ts msg
-		if (ts != "" && (key in seen)) { cur = -1; next }
-		seen[key] = 1
 		cur = ++nsplat
+		s_ts[cur] = ts
 		s_head[cur] = msg
 		s_where[cur] = FILENAME ":" FNR
 		s_phase[cur] = phase
@@ -103,15 +101,18 @@ scan_logs() {
 		next
 	}
 	cur {
-		if (cur > 0) {
-			s_block[cur] = s_block[cur] "\n" msg
-			s_len[cur]++
-		}
-		if (msg ~ /^=+$|---\[ end trace/ || (cur > 0 && s_len[cur] >= 150))
+		s_block[cur] = s_block[cur] "\n" msg
+		s_len[cur]++
+		if (msg ~ /^=+$|---\[ end trace/ || s_len[cur] >= 150)
 			cur = 0
 	}
 	END {
 		for (i = 1; i <= nsplat; i++) {
+			# The console log and dmesg hold the same splats.
+			key = s_ts[i] SUBSEP s_block[i]
+			if (s_ts[i] != "" && (key in seen))
+				continue
+			seen[key] = 1
 			why = ""
 			for (j = 1; j <= n_allow && why == ""; j++) {
 				if (a_phase[j] == "boot" && s_phase[i] != "boot")
@@ -134,7 +135,8 @@ scan_logs() {
 				continue
 			}
 			new++
-			print "NEW SPLAT during " (s_scen[i] == "boot" ? "boot" : "scenario " s_scen[i]) " at " s_where[i] ": " s_head[i]
+			when = s_scen[i] == "boot" ? (s_phase[i] == "boot" ? "boot" : "setup, before the scenarios") : "scenario " s_scen[i]
+			print "NEW SPLAT during " when " at " s_where[i] ": " s_head[i]
 			nl = split(s_block[i], bl, "\n")
 			for (k = 1; k <= nl && k <= 30; k++)
 				print "    " bl[k]

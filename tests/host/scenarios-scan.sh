@@ -6,7 +6,7 @@
 # precision, scenario selection and --list against the guest program.
 . "$TOP/tests/lib.sh"
 
-plan 16
+plan 20
 
 scen=$TOP/tests/guest/scenarios.sh
 data=$TOP/tests/host/scenarios-scan
@@ -56,6 +56,19 @@ expect_eq scan-dedup 1 "$n" "the same splat in the console log and in dmesg must
 # The real allowlist parses, and lets nothing through on a WARNING.
 scan "$TOP/tests/allowlist/splats.txt" "$data/warn-restart.log"
 expect_eq scan-real-allowlist 1 "$RC" "tests/allowlist/splats.txt must parse and not allow a UMD WARNING: $OUT"
+
+# A real recording: the clean debug kernel's two RCU reports from
+# lib/maple_tree.c at the first userspace fork, at the same timestamp.
+real=$TOP/tests/allowlist/splats.txt
+scan "$real" "$data/debug-maple.log"
+expect_eq scan-real-maple-allowed 0 "$RC" "the clean debug kernel's maple-tree RCU reports must pass: $OUT"
+n=$(grep -c '^allowed:' <<<"$OUT")
+expect_eq scan-same-timestamp 2 "$n" "two different splats with the same timestamp are two splats"
+# The same reports during a scenario, or from another caller, are new.
+scan "$real" <(sed -n '1p' "$data/debug-maple.log"; echo "[    0.450000] umdlab-scenario: begin restart"; sed -n '2,$p' "$data/debug-maple.log")
+expect_eq scan-setup-entry-not-in-scenario 1 "$RC" "a 'setup' entry must not cover a splat that came during a scenario"
+scan "$real" <(sed 's/force_flush_all/umd_cleanup_helper/' "$data/debug-maple.log")
+expect_eq scan-via-precise 1 "$RC" "an entry's via function must be in the splat's call trace"
 
 # --list names exactly the guest program's scenarios, plus pidfd.
 c_list=$(sed -n '/^static const struct scenario scenarios\[\] = {/,/^};/s/^[[:space:]]*{ "\([a-z]*\)".*/\1/p' \
