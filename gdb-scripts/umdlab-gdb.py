@@ -13,6 +13,8 @@ import sys
 
 import gdb
 
+sys.dont_write_bytecode = True     # keep gdb-scripts/ free of __pycache__
+
 _here = os.path.dirname(os.path.abspath(__file__))
 if not os.path.isdir(os.path.join(_here, "umdlab")):
     # 'source' from inside another Python script leaves __file__ alone.

@@ -171,6 +171,7 @@ def _event(name, fn):
     try:
         summary, details = fn()
     except (gdb.error, gdb.GdbError) as e:
+        utils.debug_exc()
         summary, details = "(state unreadable: %s)" % e, []
     try:
         t = uml.guest_seconds()
@@ -191,9 +192,14 @@ class LifecycleBreakpoint(gdb.Breakpoint):
         self.event, self.fn, self.stopping = name, fn, stopping
 
     def stop(self):
-        if utils.rehit():
-            return False
-        line, details = _event(self.event, self.fn)
+        try:
+            if utils.rehit():
+                return False
+            line, details = _event(self.event, self.fn)
+        except Exception as e:          # never a traceback from a stop()
+            utils.debug_exc()
+            gdb.write("umd %s: cannot describe: %s\n" % (self.event, e))
+            return self.stopping
         gdb.write(line + "\n")
         if self.stopping and details:
             gdb.write("\n".join(details) + "\n")

@@ -25,7 +25,7 @@
 #   umd-modules     the modules the kernel has and the symbol files loaded
 
 import os
-import re
+import struct
 
 import gdb
 
@@ -83,6 +83,34 @@ def sections(mod):
     return out
 
 
+# Sections of a .ko the kernel did not place (.modinfo, freed .init.*)
+# still get an address from add-symbol-file: 0 plus their offset, which
+# makes NULL print as <__UNIQUE_ID_license...>.  They go here instead.
+NOWHERE = 0xffffffffe0000000
+
+SHF_ALLOC = 2
+
+
+def elf_alloc_sections(path):
+    """Names of the SHF_ALLOC sections of ELF64 file PATH."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        return []
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    def sh(i):
+        return struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+    stroff = sh(shstrndx)[4]
+    names = []
+    for i in range(1, shnum):
+        name, _typ, flags, _addr, _off, size = sh(i)
+        if flags & SHF_ALLOC and size:
+            end = data.index(b"\0", stroff + name)
+            names.append(data[stroff + name:end].decode())
+    return names
+
+
 def module_name(mod):
     return mod["name"].string("latin-1", "replace").split("\0")[0]
 
@@ -105,9 +133,20 @@ def load(mod, with_init):
             and have["sections"] == secs:
         return
     args = ["add-symbol-file", ko, "0x%x" % text]
+    placed = {}
     for s, a in sorted(secs.items()):
-        if s == ".text" or (not with_init and s.startswith(".init")):
+        if s == ".text" or not a or \
+                (not with_init and s.startswith(".init")):
             continue
+        placed[s] = a
+    try:
+        unplaced = [s for s in elf_alloc_sections(ko)
+                    if s not in placed and s != ".text"]
+    except (OSError, ValueError, struct.error):
+        unplaced = []
+    for i, s in enumerate(unplaced):
+        placed[s] = NOWHERE + i * 0x100000
+    for s, a in sorted(placed.items()):
         args += ["-s", s, "0x%x" % a]
     unload(name, quiet=True)
     _quiet(" ".join(args))

@@ -23,7 +23,7 @@ Commands (help CMD for each):
   umd-uml [setup]      the UML instance: pid, time-travel, fork re-arming
 Functions:
   $pid_task(PID, TYPE)  $find_pid(NR)  $pid_nr(PID)
-  $umd_tgid_nr([INFO])  $thread_group_exited(PID)
+  $umd_tgid_nr([INFO])  $thread_group_exited(PID)  $current()
 The kernel's own lx-* commands (lx-ps, lx-dmesg, ...) work as well.
 Ctrl-] typed on the guest console stops the kernel in gdb (Ctrl-C is the
 guest's: UML's console is raw)."""

@@ -80,9 +80,9 @@ def current_task():
     ct = _cpu_tasks.get()
     if ct is not None:
         try:
-            t = ct[0]["task"]
+            t = ct[0]["task"]           # void * in struct cpu_task
             if utils.ulong(t):
-                return t
+                return t.cast(task_type.pointer())
         except gdb.error:
             pass
     try:
@@ -91,8 +91,27 @@ def current_task():
         thread_size = 4096 << 2         # UML x86_64: KERNEL_STACK_ORDER 2
     sp = utils.ulong(gdb.parse_and_eval("$sp"))
     ti = gdb.Value(sp & ~(thread_size - 1)).cast(thread_info_type.pointer())
-    return ti["task"]
+    return ti["task"].cast(task_type.pointer())
 
 
 def as_task(val, cmd):
     return utils.as_struct_pointer(val, task_type, "struct task_struct", cmd)
+
+
+class CurrentFunc(gdb.Function):
+    """The task running on the UML kernel's CPU ('current').
+
+$current(): struct task_struct * -- from UML's cpu_tasks[0].task, which
+arch/um/kernel/process.c updates at every context switch ($lx_current()
+looks for x86's per-CPU current_task, which UML does not have).
+  p $current()->pid
+  break do_exit if $current()->tgid == $umd_tgid_nr()"""
+
+    def __init__(self):
+        super().__init__("current")
+
+    def invoke(self):
+        return current_task()
+
+
+CurrentFunc()

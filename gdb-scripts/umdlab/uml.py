@@ -28,7 +28,7 @@ from umdlab import utils
 PASS_SIGNALS = ["SIGSEGV", "SIGUSR1", "SIGALRM", "SIGIO", "SIGWINCH",
                 "SIGCHLD", "SIGPIPE", "SIGVTALRM", "SIGPROF"]
 
-stats = {"forks": 0, "rearmed": 0}
+stats = {"forks": 0, "rearmed": 0, "helpers": 0}
 _fork_catch = None
 
 _loc_re = re.compile(r"^\s*-?\d+(?:\.\d+)?\s.*?\s(0x[0-9a-f]+)\s", re.M)
@@ -116,7 +116,7 @@ def guest_seconds():
     """The guest's monotonic clock as jiffies count it, in seconds."""
     j = int(gdb.parse_and_eval("jiffies_64")) & 0xffffffffffffffff
     hz = config_hz()
-    initial = (-300 * hz) & 0xffffffffffffffff       # INITIAL_JIFFIES
+    initial = (-300 * hz) & 0xffffffff    # INITIAL_JIFFIES: via unsigned int
     return ((j - initial) & 0xffffffffffffffff) / hz
 
 
@@ -151,15 +151,21 @@ ESCAPE = 0x1d       # Ctrl-]
 
 class ConsoleEscape(gdb.Breakpoint):
     """Stops when chan_interrupt() (arch/um/drivers/chan_kern.c) has read
-    Ctrl-] from a console channel: UML puts the terminal in raw mode, so
-    Ctrl-C is the guest's and never reaches gdb."""
+    Ctrl-] from a console channel.  UML puts the terminal in raw mode, so
+    Ctrl-C is the guest's and never reaches gdb.  The breakpoint sits on
+    the test of read()'s result; for Ctrl-] it sets err = 0, so the guest
+    never sees the character (the loop then ends; the rest of the input
+    is read at the next interrupt)."""
 
     def stop(self):
         try:
             c = int(gdb.selected_frame().read_var("c")) & 0xff
+            if c != ESCAPE or utils.rehit():
+                return False
+            if int(gdb.selected_frame().read_var("err")) <= 0:
+                return False
+            gdb.execute("set var err = 0", to_string=True)
         except (gdb.error, ValueError):
-            return False
-        if c != ESCAPE or utils.rehit():
             return False
         gdb.write("umdlab: Ctrl-] on the guest console: stopped "
                   "(continue to resume)\n")
@@ -183,13 +189,51 @@ def install_escape():
         return False
     first = sym.line
     for n in range(first, min(first + 80, len(lines))):
-        if "tty_insert_flip_char(" in lines[n - 1]:
-            bp = ConsoleEscape("%s:%d" % (sym.symtab.filename, n),
+        if "->read(" in lines[n - 1] and "if (err > 0)" in lines[n]:
+            bp = ConsoleEscape("%s:%d" % (sym.symtab.filename, n + 1),
                                internal=True)
             bp.silent = True
             _escape.append(bp)
             return True
     return False
+
+
+# ---- helpers UML execs (slirp) stay out of gdb's way ---------------------------
+
+CLONE_UNTRACED = 0x00800000
+HELPER_CALLERS = ("run_helper",)
+
+
+class HelperClone(gdb.Breakpoint):
+    """At glibc's clone() called from UML's run_helper(): add CLONE_UNTRACED.
+
+run_helper() (arch/um/os-Linux/helper.c) starts slirp and other helpers
+with clone(CLONE_VM) and execvp().  Without CLONE_SIGCHLD gdb sees that
+clone as a new thread of the kernel process, and the helper's exec as the
+kernel process exec'ing: gdb drops vmlinux and every breakpoint with it.
+An untraced helper is none of gdb's business."""
+
+    def stop(self):
+        try:
+            caller = gdb.selected_frame().older()
+            if caller is not None and caller.name() in HELPER_CALLERS:
+                flags = int(gdb.parse_and_eval("$rdx"))
+                if not flags & CLONE_UNTRACED:
+                    gdb.execute("set $rdx = %d" % (flags | CLONE_UNTRACED))
+                    stats["helpers"] += 1
+        except gdb.error:
+            pass
+        return False
+
+
+_helper = []
+
+
+def install_helper_untrace():
+    if not _helper and utils.is_x86_64():
+        bp = HelperClone("clone", internal=True)
+        bp.silent = True
+        _helper.append(bp)
 
 
 def is_uml():
@@ -206,6 +250,7 @@ def setup():
         gdb.execute(cmd, to_string=True)
     setup_signals()
     install_fork_rearm()
+    install_helper_untrace()
     modsyms.install()
     install_escape()
 
@@ -241,6 +286,8 @@ umd-uml setup    redo the setup: signals pass silently, module symbols
         gdb.write("forks of the kernel process seen %d, breakpoint "
                   "locations re-armed %d\n" % (stats["forks"],
                                                 stats["rearmed"]))
+        gdb.write("helpers started untraced (slirp, ...) %d\n" %
+                  stats["helpers"])
 
 
 UmdUml()

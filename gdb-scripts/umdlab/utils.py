@@ -8,6 +8,9 @@
 # reader here turns gdb.MemoryError and friends into gdb.GdbError, so that a
 # command given a bad pointer prints one line instead of a traceback.
 
+import os
+import traceback
+
 import gdb
 
 _caches = []
@@ -196,6 +199,10 @@ def list_for_each(head, limit=100000):
     n = 0
     while ulong(node) != head_addr:
         if ulong(node) == 0:
+            # A static list_head nobody initialised (init_struct_pid's
+            # wait_pidfd): empty, as LIST_HEAD_INIT would have made it.
+            if n == 0:
+                return
             raise gdb.GdbError("list at 0x%x: NULL next pointer" % head_addr)
         yield node
         node = node["next"]
@@ -327,3 +334,17 @@ def rehit():
         if "step resume" in line and ("0x%016x" % pc) in line:
             return True
     return False
+
+
+def debug_exc():
+    """With UMDLAB_GDB_DEBUG=1 in the environment, print the traceback of
+    the exception being handled (commands never show one otherwise)."""
+    if os.environ.get("UMDLAB_GDB_DEBUG"):
+        traceback.print_exc()
+
+
+def is_x86_64():
+    try:
+        return "x86-64" in gdb.execute("show architecture", to_string=True)
+    except gdb.error:
+        return False

@@ -1,0 +1,365 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# gdb on the UML kernel (gdb-scripts/, scripts/gdb-uml): scripted gdb
+# sessions in batch mode, each booting the kernel under gdb the way
+# `make gdb` does (run-uml with scripts/gdb-uml as its supervisor,
+# time-travel on), with assertions on what gdb prints:
+#
+#   (a) stop at fork_usermode_driver, finish: tgid is the guest's
+#       bpfilter_umh pid
+#   (b) step from fork_usermode_driver into umd_setup, which runs in the
+#       new task: that task's pid is the driver's tgid
+#   (c) after the guest kills the driver: thread_group_exited(tgid) holds
+#       (ours and the kernel's) and pid-info shows no task on the pid
+#   (d) the restart that follows: a new tgid, different from the old one
+#   (e) a breakpoint in bpfilter.ko (shutdown_umh), set before the module
+#       loads, hits on each of 5 rmmod cycles with driver restarts and new
+#       processes between them; backtraces name the module's frames
+#   (f) umd-info agrees with the guest's /proc and with lx-ps
+# plus bad input (one error line, no traceback), silent host signals,
+# make attach, and a clean host after every session.
+#
+# GDB_TEST_WRONG=a (or b..f) turns one expectation wrong on purpose: that
+# test must then fail -- the proof that it can.
+. "$TOP/tests/lib.sh"
+
+plan 26
+
+: "${BLD:?}"
+WRONG=${GDB_TEST_WRONG:-}
+off() { if [ "$WRONG" = "$1" ]; then echo 1; else echo 0; fi; }
+
+mkdir -p "$W/test"
+tmp=$(mktemp -d "$W/test/gdb.XXXXXX")
+# Kept when something failed, for the session transcripts (*.out).
+trap '[ "$TAP_FAILED" -eq 0 ] && rm -rf "$tmp"' EXIT
+
+# Every gdb script starts with this: 't CMD' runs CMD, echoes it as
+# '>>> CMD' and turns a gdb error into one 'ERROR: ...' line instead of
+# ending the batch session.
+cat > "$tmp/prelude.py" <<'EOF'
+import gdb
+
+class T(gdb.Command):
+    """t CMD: run CMD; an error prints 'ERROR: ...' and the script goes on."""
+    def __init__(self):
+        super().__init__("t", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        gdb.write(">>> %s\n" % arg)
+        try:
+            gdb.execute(arg)
+        except gdb.error as e:
+            gdb.write("ERROR: %s\n" % e)
+
+T()
+EOF
+
+# mark NAME: the value printed as 'MARK NAME VALUE...' (first one).
+mark() { sed -n "s/^MARK $1 //p" <<<"$OUT" | head -1; }
+guest() { sed -n "s/^GUEST $1 //p" <<<"$OUT" | head -1; }
+
+# session NAME GUEST_CMD GDB_SCRIPT_FILE: boot under gdb, batch mode.
+# Sets OUT (gdb and console, interleaved), RC; checks the host is clean.
+GDB_N=0
+session() {
+	local name=$1 guest_cmd=$2 script=$3 umid left
+	GDB_N=$((GDB_N + 1))
+	umid=g$$-$GDB_N
+	OUT=$(UMID=$umid CMD="$guest_cmd" SUPERVISOR="$TOP/scripts/gdb-uml" \
+		GDB_X="$script" TT=1 TIMEOUT=${GDB_TIMEOUT:-300} \
+		"$TOP/scripts/run-uml" 2>&1) && RC=0 || RC=$?
+	printf '%s\n' "$OUT" > "$tmp/$name.out"
+	left=
+	pgrep -f "umid=$umid( |\$)" >/dev/null && left="$left processes with umid=$umid;"
+	[ -e "$UMLDIR/$umid" ] && left="$left $UMLDIR/$umid still exists;"
+	if [ -z "$left" ] && [ "$RC" != 124 ]; then
+		pass "host-clean-after-$name"
+	else
+		fail "host-clean-after-$name" "a gdb session must end within its timeout and leave nothing behind:$left" "rc=$RC"
+	fi
+}
+
+# ---- session 1: launch, kill, restart -----------------------------------------
+cat > "$tmp/restart.gdb" <<'EOF'
+source PRELUDE
+t break fork_usermode_driver
+t run
+# (a) the first launch, by modprobe
+t printf "MARK a-caller %d\n", $current()->pid
+t finish
+t printf "MARK a-tgid %d\n", $umd_tgid_nr()
+# bad input: one error line each
+t umd-info 42
+t umd-info (struct umd_info *)0
+t umd-info bpfilter_ops.info.tgid
+t umd-info (struct umd_info *)0x10
+t pid-info 99999
+t pid-info (struct pid *)&init_task
+t pid-info init_task.comm
+t p $pid_task(1, 9)
+t p $umd_tgid_nr(5)
+# (c) the next thread_group_exited() comes after the guest killed it
+t break thread_group_exited
+t continue
+t printf "MARK c-arg %d\n", $pid_nr(pid)
+t printf "MARK c-ours %d\n", $thread_group_exited(pid)
+t pid-info pid
+t finish
+t clear thread_group_exited
+# (b) the restart: step from fork_usermode_driver into umd_setup
+t continue
+t printf "MARK b-caller %d\n", $current()->pid
+t break umd_setup
+# step down the call chain: step in the functions on the way, next
+# through inline helpers, finish out of anything else -- and out of the
+# host signal handlers (hard_handler) UML runs when a signal comes in
+# between two steps
+python
+def in_handler(f):
+    for _ in range(20):
+        if f is None:
+            return False
+        if f.type() == gdb.SIGTRAMP_FRAME:
+            return True
+        f = f.older()
+    return False
+
+try:
+    for i in range(100):
+        f = gdb.selected_frame()
+        if f.name() == "umd_setup":
+            break
+        if in_handler(f):
+            gdb.execute("finish")
+        elif f.name() in ("fork_usermode_driver", "call_usermodehelper_exec") \
+                and f.type() == gdb.NORMAL_FRAME:
+            gdb.execute("step")
+        elif f.type() == gdb.INLINE_FRAME:
+            gdb.execute("next")
+        else:
+            gdb.execute("finish")
+    gdb.write("MARK b-steps %d\n" % (i + 1))
+except gdb.error as e:
+    gdb.write("ERROR: %s\n" % e)
+gdb.write("MARK b-frame %s\n" % gdb.selected_frame().name())
+end
+t printf "MARK b-task %d %s\n", $current()->pid, $current()->comm
+t delete
+# (d), (f): the guest has reported the new driver; it sleeps now
+t break do_nanosleep
+t continue
+t printf "MARK d-tgid %d\n", $umd_tgid_nr()
+t umd-info
+t lx-ps
+t umd-uml
+t delete
+t continue
+EOF
+sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/restart.gdb"
+
+session restart 'modprobe bpfilter || exit 1
+p=$(pidof bpfilter_umh); echo "GUEST umh1 $p $(cat /proc/$p/comm)"
+kill -9 $p
+sleep 0.2
+iptables-legacy -vnL >/dev/null 2>&1; echo "GUEST iptables $?"
+p=$(pidof bpfilter_umh); echo "GUEST umh2 $p $(cat /proc/$p/comm) $(cut -d" " -f3 /proc/$p/stat)"
+sleep 0.1' "$tmp/restart.gdb"
+
+umh1=$(guest umh1 | cut -d' ' -f1)
+a_tgid=$(mark a-tgid)
+if [ -n "$umh1" ] && [ "$a_tgid" = $((umh1 + $(off a))) ] && grep -q '^Value returned is .* = 0$' <<<"$OUT"; then
+	pass a-finish-tgid
+else
+	fail a-finish-tgid "after 'finish' out of fork_usermode_driver (into bpfilter.ko) tgid must be the pid the guest reports for bpfilter_umh" \
+		"guest: '$(guest umh1)' gdb: '$a_tgid'"
+fi
+
+b_caller=$(mark b-caller) b_task=$(mark b-task | cut -d' ' -f1)
+umh2=$(guest umh2 | cut -d' ' -f1)
+if [ "$(mark b-frame)" = umd_setup ] && [ -n "$b_task" ] && [ "$b_task" != "$b_caller" ] &&
+   [ "$b_task" = $((umh2 + $(off b))) ]; then
+	pass b-step-into-umd_setup
+else
+	fail b-step-into-umd_setup "'step' from fork_usermode_driver must end in umd_setup, in a new task (not the caller) whose pid becomes the driver's" \
+		"frame '$(mark b-frame)' task '$(mark b-task)' caller '$b_caller' guest umh2 '$umh2'"
+fi
+
+pidinfo_c=$(sed -n '/^>>> pid-info pid$/,/^>>> /p' <<<"$OUT")
+want_exited=$((1 - $(off c)))
+if [ "$(mark c-arg)" = "$a_tgid" ] && [ "$(mark c-ours)" = "$want_exited" ] &&
+   grep -q '^Value returned is .* = true$' <<<"$OUT" &&
+   grep -q '^  PID:  -$' <<<"$pidinfo_c" && grep -q '^  TGID: -$' <<<"$pidinfo_c" &&
+   grep -q 'not hashed' <<<"$pidinfo_c"; then
+	pass c-killed-driver-exited
+else
+	fail c-killed-driver-exited "after kill -9 the old tgid's thread_group_exited() must hold (computed, and as the kernel returns it) and its struct pid must carry no task" \
+		"arg '$(mark c-arg)' (old tgid '$a_tgid') computed '$(mark c-ours)'" "$pidinfo_c" \
+		"$(grep '^Value returned' <<<"$OUT")"
+fi
+
+d_tgid=$(mark d-tgid)
+if [ -n "$d_tgid" ] && [ "$d_tgid" != 0 ] && [ "$d_tgid" != "$((a_tgid - $(off d)))" ] && [ "$d_tgid" = "$umh2" ]; then
+	pass d-restart-new-tgid
+else
+	fail d-restart-new-tgid "the restart must give the driver a new tgid (old $a_tgid), the pid the guest sees" \
+		"new '$d_tgid' guest '$umh2'"
+fi
+
+# (f): umd-info's task line, lx-ps's line for it and the guest's /proc.
+read -r g_pid g_comm g_state <<<"$(guest umh2)"
+info_f=$(sed -n '/^>>> umd-info$/,/^>>> /p' <<<"$OUT")
+task_line=$(grep -m1 '^ *PID:  task ' <<<"$info_f")
+t_addr=$(awk '{print $3}' <<<"$task_line")
+t_pid=$(awk '{print $5}' <<<"$task_line")
+t_comm=$(sed -n 's/.*"\(.*\)".*/\1/p' <<<"$task_line")
+t_state=$(awk '{print $9}' <<<"$task_line")
+ps_line=$(sed -n '/^>>> lx-ps$/,/^>>> /p' <<<"$OUT" | grep "^$t_addr ")
+[ "$WRONG" = f ] && g_comm=bpfilter_umd
+if [ -n "$t_addr" ] && [ "$t_pid" = "$g_pid" ] && [ "$t_comm" = "$g_comm" ] && [ "$t_state" = "$g_state" ] &&
+   [ "$(awk '{print $2, $3}' <<<"$ps_line")" = "$t_pid $t_comm" ]; then
+	pass f-umd-info-agrees
+else
+	fail f-umd-info-agrees "umd-info's tgid task must be what the guest's /proc says (pid, comm, state) and what lx-ps lists" \
+		"umd-info: $task_line" "lx-ps:    $ps_line" "guest:    $g_pid $g_comm $g_state"
+fi
+
+bad=$(awk '/^>>> / {if (cmd) print n, cmd; cmd=""}
+	/^>>> (umd-info 42|umd-info \(struct umd_info \*\)0|umd-info bpfilter_ops.info.tgid|umd-info \(struct umd_info \*\)0x10|pid-info 99999|pid-info \(struct pid \*\)&init_task|pid-info init_task.comm|p \$pid_task\(1, 9\)|p \$umd_tgid_nr\(5\))$/ {cmd=$0; n=0; next}
+	cmd {n++; if ($0 !~ /^ERROR: /) print "not-an-error-line:", $0}' <<<"$OUT")
+if [ "$(grep -c '^1 >>>' <<<"$bad")" = 9 ] && ! grep -q 'not-an-error-line' <<<"$bad" &&
+   ! grep -q Traceback <<<"$OUT"; then
+	pass bad-input-one-error-line
+else
+	fail bad-input-one-error-line "NULL, freed, wrongly typed or unreadable input and unknown pid numbers must give exactly one gdb error line and no Python traceback" "$bad"
+fi
+check bad-input-freed-pid "a pointer that is not a live struct pid must be called so (refcount 0)" \
+	out_matches '^ERROR: pid-info: 0x[0-9a-f]+ is not a live struct pid: refcount 0'
+check bad-input-no-pid "an unknown pid number must be reported as such" \
+	out_has_line 'ERROR: pid-info: no pid 99999 in init_pid_ns'
+
+check signals-silent "UML's host signals (SIGSEGV, SIGALRM, SIGIO, SIGCHLD, ...) and its forks must pass without a word" \
+	out_lacks '^(Program received signal|\[Detaching after|Thread .* received signal)'
+check time-travel-default "the session boots with time-travel (TT=1): the guest clock stands still at breakpoints" \
+	out_matches '^UML kernel: host pid [0-9]+, time-travel basic$'
+check guest-unharmed "the guest must run to the end under gdb (iptables through the restarted driver)" \
+	out_has_line 'GUEST iptables 0'
+check usage-line "the session prints one line on how to use the commands" \
+	out_matches '^umdlab: umd-info .*umd-break .*umd-trace'
+
+# ---- session 2: module breakpoint across rmmod/modprobe cycles ---------------
+cat > "$tmp/cycles.gdb" <<'EOF'
+source PRELUDE
+t break shutdown_umh
+commands
+silent
+printf "MARK e-hit %d\n", $umd_tgid_nr()
+bt 3
+continue
+end
+t break do_nanosleep
+t run
+t umd-uml
+t umd-trace
+t delete
+t continue
+EOF
+sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/cycles.gdb"
+session cycles 'for i in 1 2 3 4 5; do
+	modprobe bpfilter || exit 1
+	kill -9 $(pidof bpfilter_umh); iptables-legacy -vnL >/dev/null 2>&1
+	for j in 1 2 3; do ls / >/dev/null; cat /proc/uptime >/dev/null; done
+	echo "GUEST cycle-$i $(pidof bpfilter_umh) $(awk "\$1==\"bpfilter\" {print \$6}" /proc/modules)"
+	rmmod bpfilter || exit 1
+done
+sleep 0.1' "$tmp/cycles.gdb"
+
+hits=$(sed -n 's/^MARK e-hit //p' <<<"$OUT" | paste -sd' ')
+cycles=$(for i in 1 2 3 4 5; do guest "cycle-$i" | cut -d' ' -f1; done | paste -sd' ')
+[ "$WRONG" = e ] && cycles="$cycles 0"
+if [ "$(wc -w <<<"$hits")" = 5 ] && [ "$hits" = "$cycles" ]; then
+	pass e-module-breakpoint-every-cycle
+else
+	fail e-module-breakpoint-every-cycle "a breakpoint in bpfilter.ko set before it loads must hit in every rmmod (5), with that cycle's driver as tgid" \
+		"hits (tgid): '$hits'" "drivers:     '$cycles'" "$(grep -E '^umdlab: bpfilter symbols|^GUEST cycle' <<<"$OUT")"
+fi
+if [ "$(grep -c '^#0 .*shutdown_umh' <<<"$OUT")" = 5 ] && [ "$(grep -c '^#1 .* in fini_umh' <<<"$OUT")" = 5 ] &&
+   ! grep -q '^#[012] .*?? ' <<<"$OUT"; then
+	pass e-backtrace-module-names
+else
+	fail e-backtrace-module-names "backtraces through bpfilter.ko frames must name them (shutdown_umh <- fini_umh), never '??'" \
+		"$(grep '^#[0-2] ' <<<"$OUT" | head -6)"
+fi
+addrs=$(grep -c '^umdlab: bpfilter symbols @0x[0-9a-f]* (+init)$' <<<"$OUT")
+expect_eq e-symbols-per-load 5 "$addrs" "module symbols must load at each of the 5 loads (do_init_module), with the .init sections"
+expect_eq e-symbols-removed 5 "$(grep -c '^umdlab: bpfilter symbols removed$' <<<"$OUT")" \
+	"module symbols must go at each of the 5 unloads (free_module)"
+mods=$(for i in 1 2 3 4 5; do guest "cycle-$i" | cut -d' ' -f2; done | paste -sd' ')
+syms=$(sed -n 's/^umdlab: bpfilter symbols @\(0x[0-9a-f]*\) (+init)$/\1/p' <<<"$OUT" | paste -sd' ')
+if [ "$(sed 's/0x0*/0x/g' <<<"$mods")" = "$syms" ]; then
+	pass e-symbols-at-load-address
+else
+	fail e-symbols-at-load-address "symbols must be loaded at the address the guest's /proc/modules shows" "guest: $mods" "gdb:   $syms"
+fi
+check e-forks-rearmed "the driver restarts (host forks of the kernel process) must have re-armed breakpoints" \
+	out_matches '^forks of the kernel process seen [1-9][0-9]*, breakpoint locations re-armed [1-9]'
+expect_eq e-no-lx-symbols-loop 0 "$(grep -c 'refreshing all symbols' <<<"$OUT")" \
+	"module symbol loading must not loop the way lx-symbols does on UML"
+
+# ---- umd-trace: the timeline of a restart -------------------------------------
+cat > "$tmp/trace.gdb" <<'EOF'
+source PRELUDE
+t umd-trace on
+t run
+t umd-trace
+EOF
+sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/trace.gdb"
+session trace 'modprobe bpfilter; kill -9 $(pidof bpfilter_umh); iptables-legacy -L >/dev/null 2>&1; echo "GUEST umh $(pidof bpfilter_umh)"; rmmod bpfilter' \
+	"$tmp/trace.gdb"
+timeline=$(sed -n '/^>>> umd-trace$/,$p' <<<"$OUT" | grep '^#')
+order=$(awk '{e = substr($0, 18, 23); gsub(/^ +| +$/, "", e); print e}' <<<"$timeline" | paste -sd' ')
+want='module init umd_load_blob start_umh fork_usermode_driver umd_setup umd_cleanup bpfilter_mbox_request thread_group_exited bpfilter_umh_cleanup start_umh fork_usermode_driver umd_setup umd_cleanup'
+if [[ "$order" == "$want"* ]] && grep -q "umd_setup .* in the new task pid $(guest umh) " <<<"$timeline"; then
+	pass trace-timeline
+else
+	fail trace-timeline "umd-trace must log load, launch, the exited driver noticed, cleanup and relaunch in order, without stopping" \
+		"got:  $order" "want: $want ..." "$timeline"
+fi
+
+# ---- make attach ---------------------------------------------------------------
+out=$(BLD=$BLD "$TOP/scripts/gdb-uml" attach "$UMLDIR" nosuch-$$ 2>&1); rc=$?
+if [ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q 'no running instance' <<<"$out"; then
+	pass attach-no-instance
+else
+	fail attach-no-instance "make attach without an instance: one line, exit status 2" "rc=$rc: $out"
+fi
+
+umid=g$$-attach
+UMID=$umid CMD='modprobe bpfilter; echo "GUEST umh $(pidof bpfilter_umh)"; sleep 6; echo GUEST after-detach' \
+	TIMEOUT=120 "$TOP/scripts/run-uml" > "$tmp/attach-guest.out" 2>&1 &
+inst=$!
+for _ in $(seq 100); do grep -q 'GUEST umh' "$tmp/attach-guest.out" && break; sleep 0.1; done
+cat > "$tmp/attach.gdb" <<EOF
+source $tmp/prelude.py
+t printf "MARK attach-tgid %d\n", \$umd_tgid_nr()
+t umd-modules
+t detach
+EOF
+OUT=$(GDB_X=$tmp/attach.gdb BLD=$BLD timeout 120 "$TOP/scripts/gdb-uml" attach "$UMLDIR" "$umid" 2>&1)
+printf '%s\n' "$OUT" > "$tmp/attach.out"
+wait "$inst"; inst_rc=$?
+OUT_GUEST=$(cat "$tmp/attach-guest.out")
+g=$(sed -n 's/^GUEST umh //p' <<<"$OUT_GUEST")
+if [ -n "$g" ] && [ "$(mark attach-tgid)" = "$g" ] && grep -q '^bpfilter .*bpfilter.ko' <<<"$OUT"; then
+	pass attach-sees-driver
+else
+	fail attach-sees-driver "make attach must load the running kernel's module symbols and see its driver" "guest: $g" "$OUT"
+fi
+if [ $inst_rc -eq 0 ] && grep -q '^GUEST after-detach' <<<"$OUT_GUEST"; then
+	pass attach-detach-unharmed
+else
+	fail attach-detach-unharmed "after gdb detaches the instance must run on and end normally" "rc=$inst_rc" "$(tail -5 <<<"$OUT_GUEST")"
+fi
+
+done_testing
