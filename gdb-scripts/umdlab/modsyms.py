@@ -153,9 +153,9 @@ def load(mod, with_init):
     loaded[name] = {"file": ko, "text": text, "with_init": with_init,
                     "init": utils.ulong(mod["init_layout"]["base"]),
                     "sections": secs}
-    if log_loads:
-        gdb.write("umdlab: %s symbols @0x%x%s\n" %
-                  (name, text, " (+init)" if with_init else ""))
+    # The reload without .init at do_free_init() is not news.
+    if log_loads and (have is None or have["text"] != text):
+        gdb.write("umdlab: %s.ko symbols loaded @0x%x\n" % (name, text))
 
 
 def unload(name, quiet=False):
@@ -167,7 +167,7 @@ def unload(name, quiet=False):
     except gdb.error:
         pass
     if log_loads and not quiet:
-        gdb.write("umdlab: %s symbols removed\n" % name)
+        gdb.write("umdlab: %s.ko symbols removed\n" % name)
 
 
 def module_list():

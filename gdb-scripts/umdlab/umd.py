@@ -72,9 +72,14 @@ def state(info):
     return "running (tgid %d)" % pidmod.pid_nr(tgid)
 
 
-def _fmt_file(f):
+def _fmt_file(f, running):
     if utils.ulong(f) == 0:
         return "NULL"
+    if not running:
+        # umd_cleanup_helper() and bpfilter_umh_cleanup() fput() the pipes
+        # but leave the pointers: they point at released files.
+        return "0x%x: stale (released by the last cleanup; tgid is NULL)" \
+            % utils.ulong(f)
     if not utils.readable(f, 64):
         return "0x%x <unreadable>" % utils.ulong(f)
     count = pidmod.refcount(f["f_count"])
@@ -133,16 +138,26 @@ def _fmt_wd(path):
     return out
 
 
+def label_of(info):
+    addr = utils.ulong(info)
+    for label, p in known():
+        if utils.ulong(p) == addr:
+            return label
+    return "0x%x" % addr
+
+
 def format_umd(info, label=None):
     """Lines describing struct umd_info *INFO."""
-    head = "umd %s" % (label or "0x%x" % utils.ulong(info))
+    head = "umd %s" % (label or label_of(info))
     out = ["%s (struct umd_info 0x%x): %s" % (head, utils.ulong(info),
                                                state(info))]
     out.append("  driver_name   \"%s\"" % utils.string(info["driver_name"]))
     out += ["  " + line for line in _fmt_wd(info["wd"])]
-    out.append("  pipe_to_umh   %s" % _fmt_file(info["pipe_to_umh"]))
-    out.append("  pipe_from_umh %s" % _fmt_file(info["pipe_from_umh"]))
     tgid = info["tgid"]
+    running = utils.ulong(tgid) != 0
+    out.append("  pipe_to_umh   %s" % _fmt_file(info["pipe_to_umh"], running))
+    out.append("  pipe_from_umh %s" % _fmt_file(info["pipe_from_umh"],
+                                               running))
     if utils.ulong(tgid) == 0:
         out.append("  tgid          NULL")
         return out
@@ -173,7 +188,7 @@ def known():
         except gdb.GdbError:
             continue
         seen.add(utils.ulong(p))
-        res.append(("%s (%s)" % (label, expr), p))
+        res.append((expr, p))
     for addr, label in sorted(found.items()):
         if addr in seen:
             continue
@@ -220,7 +235,7 @@ thread_group_exited(tgid) holds, computed as kernel/exit.c does."""
                 raise gdb.GdbError("umd-info: usage: umd-info --add NAME "
                                    "EXPR")
             p = as_umd(utils.arg_value(words[2], "umd-info"), "umd-info")
-            found[utils.ulong(p)] = "%s (%s)" % (words[1], words[2])
+            found[utils.ulong(p)] = "%s = %s" % (words[1], words[2])
             return
         try:
             if arg:

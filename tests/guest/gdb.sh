@@ -18,17 +18,18 @@
 #       processes between them; backtraces name the module's frames
 #   (f) umd-info agrees with the guest's /proc and with lx-ps
 # plus bad input (one error line, no traceback), silent host signals,
-# make attach, and a clean host after every session.
+# the umd-trace timeline, make gdb on a terminal (a pty: Ctrl-], continue,
+# quit), make attach, and a clean host after every session.
 #
-# GDB_TEST_WRONG=a (or b..f) turns one expectation wrong on purpose: that
-# test must then fail -- the proof that it can.
+# GDB_TEST_WRONG=a,b,... (letters a-f) turns those expectations wrong on
+# purpose: those tests must then fail -- the proof that they can.
 . "$TOP/tests/lib.sh"
 
-plan 26
+plan 28
 
 : "${BLD:?}"
 WRONG=${GDB_TEST_WRONG:-}
-off() { if [ "$WRONG" = "$1" ]; then echo 1; else echo 0; fi; }
+off() { case ",$WRONG," in *",$1,"*) echo 1 ;; *) echo 0 ;; esac; }
 
 mkdir -p "$W/test"
 tmp=$(mktemp -d "$W/test/gdb.XXXXXX")
@@ -200,7 +201,7 @@ else
 fi
 
 d_tgid=$(mark d-tgid)
-if [ -n "$d_tgid" ] && [ "$d_tgid" != 0 ] && [ "$d_tgid" != "$((a_tgid - $(off d)))" ] && [ "$d_tgid" = "$umh2" ]; then
+if [ -n "$d_tgid" ] && [ "$d_tgid" != 0 ] && [ "$d_tgid" != "$a_tgid" ] && [ "$d_tgid" = "$((umh2 + $(off d)))" ]; then
 	pass d-restart-new-tgid
 else
 	fail d-restart-new-tgid "the restart must give the driver a new tgid (old $a_tgid), the pid the guest sees" \
@@ -216,7 +217,7 @@ t_pid=$(awk '{print $5}' <<<"$task_line")
 t_comm=$(sed -n 's/.*"\(.*\)".*/\1/p' <<<"$task_line")
 t_state=$(awk '{print $9}' <<<"$task_line")
 ps_line=$(sed -n '/^>>> lx-ps$/,/^>>> /p' <<<"$OUT" | grep "^$t_addr ")
-[ "$WRONG" = f ] && g_comm=bpfilter_umd
+[ "$(off f)" = 1 ] && g_comm=bpfilter_umd
 if [ -n "$t_addr" ] && [ "$t_pid" = "$g_pid" ] && [ "$t_comm" = "$g_comm" ] && [ "$t_state" = "$g_state" ] &&
    [ "$(awk '{print $2, $3}' <<<"$ps_line")" = "$t_pid $t_comm" ]; then
 	pass f-umd-info-agrees
@@ -277,12 +278,12 @@ sleep 0.1' "$tmp/cycles.gdb"
 
 hits=$(sed -n 's/^MARK e-hit //p' <<<"$OUT" | paste -sd' ')
 cycles=$(for i in 1 2 3 4 5; do guest "cycle-$i" | cut -d' ' -f1; done | paste -sd' ')
-[ "$WRONG" = e ] && cycles="$cycles 0"
+[ "$(off e)" = 1 ] && cycles="$cycles 0"
 if [ "$(wc -w <<<"$hits")" = 5 ] && [ "$hits" = "$cycles" ]; then
 	pass e-module-breakpoint-every-cycle
 else
 	fail e-module-breakpoint-every-cycle "a breakpoint in bpfilter.ko set before it loads must hit in every rmmod (5), with that cycle's driver as tgid" \
-		"hits (tgid): '$hits'" "drivers:     '$cycles'" "$(grep -E '^umdlab: bpfilter symbols|^GUEST cycle' <<<"$OUT")"
+		"hits (tgid): '$hits'" "drivers:     '$cycles'" "$(grep -E '^umdlab: bpfilter.ko symbols|^GUEST cycle' <<<"$OUT")"
 fi
 if [ "$(grep -c '^#0 .*shutdown_umh' <<<"$OUT")" = 5 ] && [ "$(grep -c '^#1 .* in fini_umh' <<<"$OUT")" = 5 ] &&
    ! grep -q '^#[012] .*?? ' <<<"$OUT"; then
@@ -291,12 +292,12 @@ else
 	fail e-backtrace-module-names "backtraces through bpfilter.ko frames must name them (shutdown_umh <- fini_umh), never '??'" \
 		"$(grep '^#[0-2] ' <<<"$OUT" | head -6)"
 fi
-addrs=$(grep -c '^umdlab: bpfilter symbols @0x[0-9a-f]* (+init)$' <<<"$OUT")
-expect_eq e-symbols-per-load 5 "$addrs" "module symbols must load at each of the 5 loads (do_init_module), with the .init sections"
-expect_eq e-symbols-removed 5 "$(grep -c '^umdlab: bpfilter symbols removed$' <<<"$OUT")" \
+addrs=$(grep -c '^umdlab: bpfilter.ko symbols loaded @0x[0-9a-f]*$' <<<"$OUT")
+expect_eq e-symbols-per-load 5 "$addrs" "module symbols must load at each of the 5 loads (do_init_module)"
+expect_eq e-symbols-removed 5 "$(grep -c '^umdlab: bpfilter.ko symbols removed$' <<<"$OUT")" \
 	"module symbols must go at each of the 5 unloads (free_module)"
 mods=$(for i in 1 2 3 4 5; do guest "cycle-$i" | cut -d' ' -f2; done | paste -sd' ')
-syms=$(sed -n 's/^umdlab: bpfilter symbols @\(0x[0-9a-f]*\) (+init)$/\1/p' <<<"$OUT" | paste -sd' ')
+syms=$(sed -n 's/^umdlab: bpfilter.ko symbols loaded @\(0x[0-9a-f]*\)$/\1/p' <<<"$OUT" | paste -sd' ')
 if [ "$(sed 's/0x0*/0x/g' <<<"$mods")" = "$syms" ]; then
 	pass e-symbols-at-load-address
 else
@@ -325,6 +326,87 @@ if [[ "$order" == "$want"* ]] && grep -q "umd_setup .* in the new task pid $(gue
 else
 	fail trace-timeline "umd-trace must log load, launch, the exited driver noticed, cleanup and relaunch in order, without stopping" \
 		"got:  $order" "want: $want ..." "$timeline"
+fi
+
+# ---- make gdb on a terminal: console, Ctrl-], quit ----------------------------
+# A pty stands in for the developer's terminal.
+cat > "$tmp/terminal.py" <<'EOF'
+import os, pty, re, select, sys, time
+
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+buf = b""
+log = open(os.environ["PTY_LOG"], "wb")
+
+def pump(t):
+    global buf
+    end = time.time() + t
+    while time.time() < end:
+        if select.select([fd], [], [], 0.05)[0]:
+            try:
+                d = os.read(fd, 65536)
+            except OSError:
+                return
+            if not d:
+                return
+            buf += d
+            log.write(d)
+            log.flush()
+
+def expect(pat, t):
+    start = len(buf)
+    end = time.time() + t
+    while time.time() < end:
+        if re.search(pat, buf[start:]):
+            return True
+        pump(0.1)
+    return False
+
+def step(name, ok):
+    print("STEP %s %s" % (name, "ok" if ok else "FAILED"))
+
+start = len(buf)
+step("guest-prompt", expect(rb"umdlab:~# ", 300))
+step("usage-line", b"umdlab: umd-info" in buf)
+os.write(fd, b"modprobe bpfilter; echo MARK-$((40+2))\r")
+step("guest-runs", expect(rb"MARK-42", 120))
+os.write(fd, b"\x1d")
+step("ctrl-bracket-stops", expect(rb"\(gdb\) ", 60))
+os.write(fd, b"umd-info\n")
+step("umd-info", expect(rb"running \(tgid \d+\)", 60))
+os.write(fd, b"continue\n")
+expect(rb"Continuing", 30)
+pump(1)
+os.write(fd, b"echo BACK-$((1+1))\r")
+step("guest-after-continue", expect(rb"\nBACK-2", 60) and b"not found" not in buf)
+os.write(fd, b"\x1d")
+expect(rb"\(gdb\) ", 60)
+os.write(fd, b"quit\n")
+pump(3)
+for _ in range(300):
+    wp, _st = os.waitpid(pid, os.WNOHANG)
+    if wp:
+        break
+    time.sleep(0.1)
+step("quit-exits", wp == pid)
+if not wp:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+EOF
+umid=g$$-tty
+OUT=$(UMID=$umid CMD= SUPERVISOR="$TOP/scripts/gdb-uml" PTY_LOG="$tmp/tty.out" \
+	timeout 600 python3 "$tmp/terminal.py" "$TOP/scripts/run-uml" 2>&1)
+if ! grep -q FAILED <<<"$OUT" && [ "$(grep -c '^STEP .* ok$' <<<"$OUT")" = 8 ]; then
+	pass make-gdb-terminal
+else
+	fail make-gdb-terminal "make gdb on a terminal: usage line, guest shell, Ctrl-] stops in gdb without reaching the guest, continue gives the console back, quit ends it all" \
+		"$OUT" "$(tail -c 1500 "$tmp/tty.out" 2>/dev/null)"
+fi
+if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -e "$UMLDIR/$umid" ]; then
+	fail host-clean-after-terminal "leaving gdb must leave no UML process and no $UMLDIR/$umid"
+else
+	pass host-clean-after-terminal
 fi
 
 # ---- make attach ---------------------------------------------------------------
