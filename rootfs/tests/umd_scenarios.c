@@ -82,7 +82,7 @@ static const struct scenario scenarios[] = {
 	{ "launch",	 0,   60,   0 },
 	{ "restart",	 100, 60, 500 },
 	{ "unload",	 50,  60, 1000 },
-	{ "concurrency", 60,  90, 300 },
+	{ "concurrency", 60, 120, 300 },
 };
 
 static int cycles_for(const char *name)
@@ -263,20 +263,21 @@ static pid_t the_driver(void)
 }
 
 /*
- * Why is @pid stuck: state, wchan and kernel stack, on one line (a TAP
- * diagnostic is one line): "stack: a+0x1/0x2 < b+0x3/0x4 < ...".
+ * Why is @pid stuck: state and kernel stack, on one line (a TAP
+ * diagnostic is one line): "stack: a+0x1/0x2 < b+0x3/0x4 < ...".  Not
+ * /proc/PID/wchan: UML's __get_wchan() walks the other task's stack
+ * unannotated, which KASAN reports as stack-out-of-bounds (and on UML it
+ * names only the scheduler's signal helpers anyway).
  */
 static const char *describe_stuck(pid_t pid)
 {
 	static char buf[2048];
-	char path[64], wchan[64] = "?", stack[1500] = "", line[1500] = "";
+	char path[64], stack[1500] = "", line[1500] = "";
 	struct proc_stat st = { .state = '?', .comm = "?" };
 	char *p, *save;
 	size_t len = 0;
 
 	read_stat(pid, &st);
-	snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
-	read_file(path, wchan, sizeof(wchan));
 	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
 	read_file(path, stack, sizeof(stack));
 	for (p = strtok_r(stack, "\n", &save); p && len < sizeof(line) - 1;
@@ -286,8 +287,8 @@ static const char *describe_stuck(pid_t pid)
 		len += snprintf(line + len, sizeof(line) - len, "%s%s",
 				len ? " < " : "", p);
 	}
-	snprintf(buf, sizeof(buf), "pid %d (%s) state %c wchan %s; stack: %s",
-		 pid, st.comm, st.state, wchan, len ? line : "(none)");
+	snprintf(buf, sizeof(buf), "pid %d (%s) state %c; stack: %s",
+		 pid, st.comm, st.state, len ? line : "(none)");
 	return buf;
 }
 
@@ -1237,8 +1238,12 @@ TEST_F_TIMEOUT(umd, concurrency, 120)
 		nproc++;
 	}
 
-	/* The killer and the unloader end the storm; a hang fails it. */
-	deadline = now_ms() + 10000 + self->cycles * 100LL;
+	/*
+	 * The killer and the unloader end the storm; a hang fails it.  The
+	 * deadline is generous: the unloader's modprobe takes ~1 s on the
+	 * debug (KASAN) kernel.
+	 */
+	deadline = now_ms() + 30000 + self->cycles * 250LL;
 	for (i = STORM_WORKERS; i < nproc; i++) {
 		while (waitpid(pid[i], &status, WNOHANG) == 0) {
 			if (now_ms() > deadline) {
