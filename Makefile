@@ -36,7 +36,10 @@ endif
 FLAVOUR_default := base umd debuginfo sample
 FLAVOUR_debug   := base umd debuginfo sample debug
 FLAVOUR_builtin := base umd debuginfo sample builtin
-FLAVOURS := default debug builtin
+# KUnit suites run at every boot of a kernel that has them, and the UMD
+# suite provokes a WARNING on purpose: a flavour of their own.
+FLAVOUR_kunit   := base umd debuginfo sample kunit
+FLAVOURS := default debug builtin kunit
 ifeq ($(filter $(FLAVOUR),$(FLAVOURS)),)
   $(error umdlab: unknown FLAVOUR '$(FLAVOUR)'; known: $(FLAVOURS))
 endif
