@@ -11,7 +11,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" "$bld"' EXIT
 rm -rf "$bld"
 
-plan 5
+plan 6
 
 printf 'CONFIG_UMDLAB_NO_SUCH_OPTION=y\n' > "$tmp/bogus.config"
 out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" "$tmp/bogus.config" 2>&1); rc=$?
@@ -44,4 +44,12 @@ echo 'CONFIG_BPF=y' >> "$tmp/base.config"
 "$TOP/scripts/kernel-config" "$SRC" "$bld" "$tmp/base.config" >/dev/null 2>&1
 check changed-reconfig "a changed fragment must be applied (CONFIG_BPF=y in .config)" \
 	grep -qx 'CONFIG_BPF=y' "$bld/.config"
+# A later fragment overrides an earlier one (merge_config.sh's order).
+printf '# CONFIG_MAGIC_SYSRQ is not set\n' > "$tmp/override.config"
+out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" "$tmp/override.config" 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -qx '# CONFIG_MAGIC_SYSRQ is not set' "$bld/.config"; then
+	pass later-fragment-overrides
+else
+	fail later-fragment-overrides "a later fragment's value must win over base.config's CONFIG_MAGIC_SYSRQ=y, and pass verification" "rc=$rc: $out"
+fi
 done_testing
