@@ -322,7 +322,7 @@ $pid_task(PID, TYPE): PID is a struct pid * (or a pid number), TYPE one of
 PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, PIDTYPE_SID (or 0..3).  Returns a
 struct task_struct *, NULL when no task is attached or PID is NULL -- as
 the kernel does, so it can be used in breakpoint conditions:
-  break do_exit if $pid_task(bpfilter_ops.info.tgid, PIDTYPE_PID) == $lx_current()"""
+  break do_exit if $pid_task(bpfilter_ops.info.tgid, PIDTYPE_PID) == $current()"""
 
     def __init__(self):
         super().__init__("pid_task")

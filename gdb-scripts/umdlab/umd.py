@@ -270,7 +270,7 @@ class UmdTgidNrFunc(gdb.Function):
 $umd_tgid_nr([INFO]): INFO is a struct umd_info (or pointer), default the
 first driver umd-info lists (bpfilter_ops.info).  0 when no driver runs,
 so it can be used in breakpoint conditions:
-  break do_exit if $lx_current()->tgid == $umd_tgid_nr()"""
+  break do_exit if $current()->tgid == $umd_tgid_nr()"""
 
     def __init__(self):
         super().__init__("umd_tgid_nr")
