@@ -214,8 +214,11 @@ include $(TOP)/scripts/series-check.mk
 include $(TOP)/rootfs/sample/build.mk
 
 help:
-	@sed -n 's/^## //p' $(TOP)/README.md 2>/dev/null || true
-	@echo "targets: run-uml test kernel rootfs config tree export-patches halt clean"
+	@echo "umdlab targets (README.md has the details):"
+	@echo "  run-uml  test  check  bench  gdb  attach  series-check"
+	@echo "  kernel  rootfs  config  tree  export-patches  halt  clean"
+	@echo "variables: BASE KSRC FLAVOUR FRAGMENTS MEM NET CMD APPEND UMID SHARE"
+	@echo "  TIMEOUT T COUNT WATCH BENCH RUNS RESTARTS TT V CCACHE"
 
 # Removes what can be rebuilt from the inputs.  Never the kernel work tree
 # (work/src, a developer's edits and commits), the .deb cache or the share.
