@@ -191,7 +191,7 @@ halt:
 # ---- the loop and the benchmark ------------------------------------------------
 
 # The fast set make check runs when T= is not given.
-CHECK_T ?= boot
+CHECK_T ?= launch,restart,unload
 CHECK_ENV = $(RUN_ENV) TOP=$(TOP) W=$(W) BASE=$(BASE) HOSTBIN=$(HOSTBIN) SRC=$(SRC) \
 	BLD=$(BLD) PKGROOT=$(PKGROOT) GUESTBIN=$(GUESTBIN) FLAVOUR=$(FLAVOUR) COUNT='$(COUNT)'
 
