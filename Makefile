@@ -32,13 +32,15 @@ ifeq ($(filter $(BASE),$(BASES)),)
   $(error umdlab: unknown BASE '$(BASE)'; known: $(BASES))
 endif
 
-# A flavour is a list of uml-config fragments.
-FLAVOUR_default := base umd debuginfo sample
-FLAVOUR_debug   := base umd debuginfo sample debug
-FLAVOUR_builtin := base umd debuginfo sample builtin
+# A flavour is a list of uml-config fragments.  A base may bring its own
+# UMD fragment: 6.12 has no bpfilter (uml-config/umd-6.12.config).
+UMD := $(if $(and $(if $(KSRC),,1),$(wildcard $(TOP)/uml-config/umd-$(BASE).config)),umd-$(BASE),umd)
+FLAVOUR_default := base $(UMD) debuginfo sample
+FLAVOUR_debug   := base $(UMD) debuginfo sample debug
+FLAVOUR_builtin := base $(UMD) debuginfo sample builtin
 # KUnit suites run at every boot of a kernel that has them, and the UMD
 # suite provokes a WARNING on purpose: a flavour of their own.
-FLAVOUR_kunit   := base umd debuginfo sample kunit
+FLAVOUR_kunit   := base $(UMD) debuginfo sample kunit
 FLAVOURS := default debug builtin kunit
 ifeq ($(filter $(FLAVOUR),$(FLAVOURS)),)
   $(error umdlab: unknown FLAVOUR '$(FLAVOUR)'; known: $(FLAVOURS))
