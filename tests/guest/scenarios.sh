@@ -267,14 +267,29 @@ boot_start() {
 		echo "$rc $(echo "$(date +%s.%N) - $start" | bc)" > "$RUNDIR/$umid/boot-status"
 	) &
 	printf -v "bootpid_$1" %s "$!"
+	# Shortly before the supervisor's deadline, a guest still running is
+	# stuck in a way its own timeouts did not catch (the whole kernel
+	# wedged): save the UML kernel's backtrace (gdb on the host process)
+	# for the report.
+	(
+		sleep $((GUEST_TIMEOUT > 90 ? GUEST_TIMEOUT - 45 : GUEST_TIMEOUT / 2))
+		pid=$(cat "$UMLDIR/$umid/pid" 2>/dev/null) || exit 0
+		kill -0 "$pid" 2>/dev/null || exit 0
+		timeout 40 gdb -q -batch -nx -p "$pid" -ex "bt 40" "$LINUX" \
+			> "$RUNDIR/$umid/stall-backtrace.txt" 2>&1
+	) &
+	printf -v "watchpid_$1" %s "$!"
 }
 
 boot_finish() {
-	local name=$1 umid pid elapsed err=
-	umid=umid_$name pid=bootpid_$name
-	umid=${!umid} pid=${!pid}
+	local name=$1 umid pid watch elapsed err=
+	umid=umid_$name pid=bootpid_$name watch=watchpid_$name
+	umid=${!umid} pid=${!pid} watch=${!watch}
 	wait "$pid"
+	kill "$watch" 2>/dev/null
+	wait "$watch" 2>/dev/null
 	read -r RC elapsed < "$RUNDIR/$umid/boot-status" || RC=125
+	[ "$RC" = 124 ] || rm -f "$RUNDIR/$umid/stall-backtrace.txt"
 	CTL=$RUNDIR/$umid
 	LOG=$CTL/console.log
 	umids="$umids $umid"
@@ -283,7 +298,10 @@ boot_finish() {
 	echo "# $name boot: ${elapsed%???????}s wall, status $RC, console log $LOG"
 	case $RC in
 	0) ;;
-	124) err="the $name guest timed out (status 124): a hang its own timeouts did not catch" ;;
+	124) err="the $name guest timed out (status 124): a hang its own timeouts did not catch"
+	     if [ -s "$CTL/stall-backtrace.txt" ]; then
+		     err="$err; the stuck kernel's backtrace (gdb, $CTL/stall-backtrace.txt): $(grep -E '^#[0-9]+ ' "$CTL/stall-backtrace.txt" | sed -E 's/^#[0-9]+ +(0x[0-9a-f]+ in )?//; s/ \(.*//' | head -15 | paste -sd'<')"
+	     fi ;;
 	125) err="the $name guest never reported a status (125)" ;;
 	126) err="KERNEL PANIC in the $name guest (126)" ;;
 	130) err="the $name guest was interrupted (130)" ;;
@@ -293,9 +311,14 @@ boot_finish() {
 	BOOT_ERR=$err
 }
 
-# Cycles scale the guests' deadline; the scenarios' own timeouts fire
-# first, this is the last resort (status 124).
-GUEST_TIMEOUT=${GUEST_TIMEOUT:-$((300 + ${COUNT:-100} * 5))}
+# The last resort deadline of a boot (status 124); the scenarios' own
+# timeouts fire long before.  The default suite takes ~25 s on the
+# default kernel, ~55 s on the debug one; cycles scale it.
+if [ -n "${COUNT:-}" ]; then
+	GUEST_TIMEOUT=${GUEST_TIMEOUT:-$((180 + COUNT * 4))}
+else
+	GUEST_TIMEOUT=${GUEST_TIMEOUT:-480}
+fi
 [ -n "$c_sel" ] && boot_start umd "$umd_append" "$(umd_cmd)"
 [ -n "$want_pidfd" ] && boot_start pidfd "$pidfd_append" "$(pidfd_cmd)"
 if [ -n "$c_sel" ]; then
