@@ -271,13 +271,18 @@ boot_start() {
 	# stuck in a way its own timeouts did not catch (the whole kernel
 	# wedged): save the UML kernel's backtrace (gdb on the host process)
 	# for the report.
+	# Its output goes nowhere and its sleep dies with it: nothing may
+	# hold this group's stdout (a pipe to tee) open after the group.
 	(
-		sleep $((GUEST_TIMEOUT > 90 ? GUEST_TIMEOUT - 45 : GUEST_TIMEOUT / 2))
+		sleep $((GUEST_TIMEOUT > 90 ? GUEST_TIMEOUT - 45 : GUEST_TIMEOUT / 2)) &
+		sleeper=$!
+		trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+		wait $sleeper
 		pid=$(cat "$UMLDIR/$umid/pid" 2>/dev/null) || exit 0
 		kill -0 "$pid" 2>/dev/null || exit 0
 		timeout 40 gdb -q -batch -nx -p "$pid" -ex "bt 40" "$LINUX" \
 			> "$RUNDIR/$umid/stall-backtrace.txt" 2>&1
-	) &
+	) >/dev/null 2>&1 </dev/null &
 	printf -v "watchpid_$1" %s "$!"
 }
 
