@@ -26,6 +26,9 @@ if [ -z "$ko" ]; then
 fi
 
 S=/usr/lib/umdlab/sample/umd-sample
+# A build that also has the KUnit suite built in would run it at every
+# boot, with the WARNING its double-load test provokes: not here.
+export APPEND="${APPEND:+$APPEND }kunit.enable=0"
 # What counts as a kernel splat, in every boot's dmesg (the console is
 # quiet with CMD, so dmesg is read from inside the guest).
 SPLAT='BUG:|WARNING:|Oops|kernel BUG at|Kernel panic|general protection fault|UBSAN:|ODEBUG:|INFO: task .* blocked|list_(add|del) corruption|Call Trace:|leak'
