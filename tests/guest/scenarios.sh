@@ -5,7 +5,8 @@
 # manual checks, automated (rootfs/tests/README.md says what each proves).
 #
 #   scenarios.sh             run the scenarios named in SCENARIOS (comma
-#                            list; empty: all) in one guest, print TAP
+#                            list; empty: all), print TAP: the UMD ones in
+#                            one guest, pidfd in a second one alongside
 #   scenarios.sh --list      the scenario names, one a line
 #   scenarios.sh --scan LOG...
 #                            the kernel-log scan alone: new splats in LOGs
@@ -13,7 +14,7 @@
 #
 # Environment: COUNT (cycles of every cycle scenario), FLAVOUR, APPEND,
 # GUEST_TIMEOUT, UMDLAB_BREAK (sabotage switches, to prove a check can
-# fail; see the README), TT (0: no time-travel), SPLAT_ALLOWLIST (default
+# fail; see the README), TT (1: boot with time-travel), SPLAT_ALLOWLIST (default
 # tests/allowlist/splats.txt), and the Makefile's RUN_ENV.
 #
 # The guest writes its results into the instance's control directory
