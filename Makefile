@@ -139,12 +139,18 @@ $(GUESTBIN)/lib/bench/%: $(TOP)/rootfs/bench/%.c
 	$(Q)gcc $(GUEST_CFLAGS) -o $@ $<
 
 host-tools: $(addprefix $(HOSTBIN)/,$(HOST_TOOLS))
-guest-progs: $(addprefix $(GUESTBIN)/,$(GUEST_PROGS))
+# Guest programs build against the kernel tree (the selftest harness, the
+# pidfd selftests): on a fresh clone the tree is made first, and the
+# programs by a second make, which sees the new files (make caches what a
+# directory held when it first looked).
+guest-progs: tree
+	$(Q)$(MAKE) -s --no-print-directory guest-progs-files
+guest-progs-files: $(addprefix $(GUESTBIN)/,$(GUEST_PROGS))
 
 # ---- the pipeline -------------------------------------------------------------
 
 .PHONY: all deps tree config kernel rootfs run-uml halt export-patches \
-	test check bench host-tools guest-progs help clean FORCE
+	test check bench host-tools guest-progs guest-progs-files help clean FORCE
 
 all: rootfs
 

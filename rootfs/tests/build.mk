@@ -1,5 +1,5 @@
 # Guest test programs (static C) and the suites they belong to.
-# Included by the top-level Makefile; adds prerequisites to guest-progs.
+# Included by the top-level Makefile; adds prerequisites to guest-progs-files.
 #
 # umd_scenarios (the scenario suite, tests/guest/scenarios.sh) and the
 # kernel's own pidfd selftests, both built against the kselftest headers
@@ -26,4 +26,4 @@ $(PIDFD_BIN)/%: $(KSFT_DIR)/pidfd/%.c $(KSFT_DIR)/pidfd/pidfd.h \
 	@echo "  GUESTCC pidfd/$(notdir $@)"
 	$(Q)gcc $(filter-out -Wextra,$(GUEST_CFLAGS)) -pthread -I$(KSFT_DIR) -o $@ $<
 
-guest-progs: $(SCEN_BIN)/umd_scenarios $(addprefix $(PIDFD_BIN)/,$(PIDFD_TESTS))
+guest-progs-files: $(SCEN_BIN)/umd_scenarios $(addprefix $(PIDFD_BIN)/,$(PIDFD_TESTS))
