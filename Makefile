@@ -66,6 +66,12 @@ ifneq ($(COUNT),)
   endif
 endif
 
+# JOBS=N: test groups (and the scenario group's two guests) at once.
+JOBS ?= 1
+ifeq ($(shell echo '$(JOBS)' | grep -Eqx '[1-9][0-9]*' && echo ok),)
+  $(error umdlab: JOBS '$(JOBS)' is not a positive number)
+endif
+
 # T= names test groups (tests/host, tests/guest) or scenarios.
 ifneq ($(T),)
   comma := ,
@@ -201,14 +207,14 @@ halt:
 # The fast set make check runs when T= is not given.
 CHECK_T ?= launch,restart,unload
 CHECK_ENV = $(RUN_ENV) TOP=$(TOP) W=$(W) BASE=$(BASE) HOSTBIN=$(HOSTBIN) SRC=$(SRC) \
-	BLD=$(BLD) PKGROOT=$(PKGROOT) GUESTBIN=$(GUESTBIN) FLAVOUR=$(FLAVOUR) COUNT='$(COUNT)'
+	BLD=$(BLD) PKGROOT=$(PKGROOT) GUESTBIN=$(GUESTBIN) FLAVOUR=$(FLAVOUR) COUNT='$(COUNT)' JOBS=$(JOBS)
 
 check: deps $(HOSTBIN)/loopback-token
 	$(Q)$(CHECK_ENV) CHECK_T='$(CHECK_T)' T='$(T)' WATCH=$(WATCH) $(TOP)/scripts/check
 
 bench: rootfs host-tools
 	$(Q)$(TOP)/scripts/deps gnuplot-nox
-	$(Q)$(CHECK_ENV) BENCH='$(BENCH)' RUNS='$(RUNS)' RESTARTS='$(RESTARTS)' $(TOP)/scripts/bench
+	$(Q)$(CHECK_ENV) BENCH='$(BENCH)' RUNS='$(RUNS)' RESTARTS='$(RESTARTS)' SOAK='$(SOAK)' $(TOP)/scripts/bench
 
 # ---- tests ------------------------------------------------------------------------
 
@@ -226,7 +232,7 @@ help:
 	@echo "  run-uml  test  check  bench  gdb  attach  series-check"
 	@echo "  kernel  rootfs  config  tree  export-patches  halt  clean"
 	@echo "variables: BASE KSRC FLAVOUR FRAGMENTS MEM NET CMD APPEND UMID SHARE"
-	@echo "  TIMEOUT T COUNT WATCH BENCH RUNS RESTARTS TT V CCACHE"
+	@echo "  TIMEOUT T COUNT JOBS WATCH BENCH RUNS RESTARTS SOAK TT V CCACHE"
 
 # Removes what can be rebuilt from the inputs.  Never the kernel work tree
 # (work/src, a developer's edits and commits), the .deb cache or the share.

@@ -8,19 +8,39 @@
 
 plan 25
 
-slirps() { pgrep -x slirp-fullbolt | sort; }
+# This instance's slirp: the wrapper (scripts/slirp) runs with the
+# instance's UMDLAB_SLIRP_LOG in its environment.  Other instances (JOBS=2,
+# another make) have their own.
+slirps() {
+	local p
+	for p in $(pgrep -x slirp-fullbolt); do
+		tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null |
+			grep -qxF "UMDLAB_SLIRP_LOG=$RUNDIR/$1/slirp.log" && echo "$p"
+	done
+}
 shmfiles() { ls -A /dev/shm 2>/dev/null | sort; }
+# A new /dev/shm file no process has open or mapped: left behind.  One
+# that is in use belongs to an instance still running.
+orphan_shm() {
+	local f
+	for f in $(comm -13 <(echo "$1") <(shmfiles)); do
+		grep -qsF "/dev/shm/$f" /proc/[0-9]*/maps && continue
+		ls -l /proc/[0-9]*/fd 2>/dev/null | grep -qF "/dev/shm/$f" && continue
+		echo "$f"
+	done | paste -sd' '
+}
 
 # boot NAME CMD: guest_run plus the host-clean invariant for that boot.
 boot() {
-	local name=$1 s0 m0 left
+	local name=$1 m0 left orphans
 	shift
-	s0=$(slirps) m0=$(shmfiles)
+	m0=$(shmfiles)
 	guest_run "$@"
 	left=
 	pgrep -f "umid=$LAST_UMID( |\$)" >/dev/null && left="$left UML processes with umid=$LAST_UMID;"
-	[ -n "$(comm -13 <(echo "$s0") <(slirps))" ] && left="$left new slirp-fullbolt processes;"
-	[ -n "$(comm -13 <(echo "$m0") <(shmfiles))" ] && left="$left new /dev/shm files: $(comm -13 <(echo "$m0") <(shmfiles) | paste -sd' ');"
+	[ -n "$(slirps "$LAST_UMID")" ] && left="$left its slirp-fullbolt still runs;"
+	orphans=$(orphan_shm "$m0")
+	[ -n "$orphans" ] && left="$left new /dev/shm files nobody uses: $orphans;"
 	[ -e "$UMLDIR/$LAST_UMID" ] && left="$left $UMLDIR/$LAST_UMID still exists;"
 	if [ -z "$left" ]; then
 		pass "host-clean-after-$name"
@@ -103,7 +123,6 @@ expect_eq duplicate-first-unharmed 0 "$?" "the refused second start must not dis
 # control works, Ctrl-C reaches the foreground command, Ctrl-D ends the
 # instance and the terminal is handed back.
 umid=t$$-tty
-s0=$(slirps)
 out=$( { sleep 2; printf 'sleep 30; echo not-interrupted\n'; sleep 1.5; printf '\003';
 	sleep 0.5; printf 'echo "job control $(set -o | grep -c "monitor.*on")"\n'; sleep 0.5; printf '\004'; } |
 	UMID=$umid timeout 40 script -qec "$TOP/scripts/run-uml" /dev/null 2>&1); rc=$?
@@ -114,7 +133,7 @@ if out_has_line "job control 1" && out_lacks '^not-interrupted'; then
 else
 	fail tty-ctrl-c "the guest shell must have job control and Ctrl-C must interrupt its foreground command" "$(tail -n 8 <<<"$OUT")"
 fi
-if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -n "$(comm -13 <(echo "$s0") <(slirps))" ]; then
+if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -n "$(slirps "$umid")" ]; then
 	fail host-clean-after-tty "an interactive instance must leave nothing behind"
 else
 	pass host-clean-after-tty

@@ -12,6 +12,10 @@ cases=(
 	"NET=tap|NET 'tap' must be slirp or none"
 	"UMID=a/b|UMID 'a/b' must be"
 	"KSRC=/tmp|KSRC '/tmp' is not a kernel tree"
+	"COUNT=0|COUNT '0' is not a positive number"
+	"JOBS=two|JOBS 'two' is not a positive number"
+	"JOBS=0|JOBS '0' is not a positive number"
+	"T=nosuch|unknown test or scenario 'nosuch'"
 )
 plan ${#cases[@]}
 for c in "${cases[@]}"; do
@@ -19,9 +23,9 @@ for c in "${cases[@]}"; do
 	out=$(make -s -C "$TOP" "$arg" run-uml 2>&1 </dev/null); rc=$?
 	lines=$(printf '%s\n' "$out" | wc -l)
 	if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && printf '%s' "$out" | grep -qF "$msg"; then
-		pass "bad-${arg%%=*}"
+		pass "bad-$arg"
 	else
-		fail "bad-${arg%%=*}" "make $arg must print one line containing \"$msg\" and exit 2" "rc=$rc lines=$lines: $out"
+		fail "bad-$arg" "make $arg must print one line containing \"$msg\" and exit 2" "rc=$rc lines=$lines: $out"
 	fi
 done
 done_testing
