@@ -33,8 +33,13 @@ ifeq ($(filter $(BASE),$(BASES)),)
 endif
 
 # A flavour is a list of uml-config fragments.  A base may bring its own
-# UMD fragment: 6.12 has no bpfilter (uml-config/umd-6.12.config).
-UMD := $(if $(and $(if $(KSRC),,1),$(wildcard $(TOP)/uml-config/umd-$(BASE).config)),umd-$(BASE),umd)
+# UMD fragment: 6.12 has no bpfilter (uml-config/umd-6.12.config).  A KSRC
+# tree without net/bpfilter (gone in 6.8) gets that one too.
+ifdef KSRC
+  UMD := $(if $(wildcard $(abspath $(KSRC))/net/bpfilter/Kconfig),umd,umd-6.12)
+else
+  UMD := $(if $(wildcard $(TOP)/uml-config/umd-$(BASE).config),umd-$(BASE),umd)
+endif
 FLAVOUR_default := base $(UMD) debuginfo sample
 FLAVOUR_debug   := base $(UMD) debuginfo sample debug
 FLAVOUR_builtin := base $(UMD) debuginfo sample builtin

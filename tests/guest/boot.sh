@@ -8,6 +8,11 @@
 
 plan 25
 
+# bpfilter left the kernel in 6.8 (BASE=6.12): its checks are skipped
+# there; tests/guest/sample.sh covers the UMD API with the sample driver.
+BPFILTER=$(grep -x 'CONFIG_BPFILTER=y' "${BLD:-/nonexistent}/.config" 2>/dev/null)
+NO_BPFILTER="no bpfilter in this kernel (removed upstream in 6.8)"
+
 # This instance's slirp: the wrapper (scripts/slirp) runs with the
 # instance's UMDLAB_SLIRP_LOG in its environment.  Other instances (JOBS=2,
 # another make) have their own.
@@ -60,24 +65,34 @@ boot rootfs 'iptables-legacy -V; modprobe -V; modinfo -n bpfilter; touch /etc/x 
 check iptables-legacy-runs "iptables-legacy must run in the guest and be the legacy variant" \
 	out_matches 'iptables v.* \(legacy\)'
 check kmod-runs "kmod's modprobe must run in the guest" out_matches '^kmod version'
-check bpfilter-module-present "modinfo must find bpfilter.ko under /lib/modules/\$(uname -r)" \
-	out_matches '/bpfilter\.ko$'
+if [ -n "$BPFILTER" ]; then
+	check bpfilter-module-present "modinfo must find bpfilter.ko under /lib/modules/\$(uname -r)" \
+		out_matches '/bpfilter\.ko$'
+else
+	skip bpfilter-module-present "$NO_BPFILTER"
+fi
 check root-read-only "the root filesystem must be read-only (shared by instances, kept pristine)" \
 	out_lacks root-writable
 
-boot bpfilter 'modprobe bpfilter || exit 1
+if [ -n "$BPFILTER" ]; then
+	boot bpfilter 'modprobe bpfilter || exit 1
 logged=$(dmesg | sed -n "s/.*Loaded bpfilter_umh pid \([0-9]*\).*/\1/p" | tail -1)
 echo "logged=$logged running=$(pidof bpfilter_umh)"
 iptables-legacy -vnL >/dev/null && echo iptables-ok'
-logged=$(sed -n 's/^logged=\([0-9]*\) .*/\1/p' <<<"$OUT")
-running=$(sed -n 's/.* running=\([0-9 ]*\)$/\1/p' <<<"$OUT")
-if [ -n "$logged" ] && [ "$logged" = "$running" ]; then
-	pass bpfilter-umh-started
+	logged=$(sed -n 's/^logged=\([0-9]*\) .*/\1/p' <<<"$OUT")
+	running=$(sed -n 's/.* running=\([0-9 ]*\)$/\1/p' <<<"$OUT")
+	if [ -n "$logged" ] && [ "$logged" = "$running" ]; then
+		pass bpfilter-umh-started
+	else
+		fail bpfilter-umh-started "modprobe bpfilter must start exactly one bpfilter_umh, with the pid the kernel logged" "$OUT"
+	fi
+	check iptables-after-bpfilter "iptables-legacy -vnL must work with bpfilter loaded (stub driver, netfilter fallback)" \
+		out_has_line iptables-ok
 else
-	fail bpfilter-umh-started "modprobe bpfilter must start exactly one bpfilter_umh, with the pid the kernel logged" "$OUT"
+	skip host-clean-after-bpfilter "$NO_BPFILTER"
+	skip bpfilter-umh-started "$NO_BPFILTER"
+	skip iptables-after-bpfilter "$NO_BPFILTER"
 fi
-check iptables-after-bpfilter "iptables-legacy -vnL must work with bpfilter loaded (stub driver, netfilter fallback)" \
-	out_has_line iptables-ok
 
 token=umdlab-$$-$RANDOM
 port_file=$(mktemp)
