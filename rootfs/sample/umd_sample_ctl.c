@@ -88,13 +88,7 @@ static void on_term(int sig)
 
 /*
  * Between requests the racer yields rather than sleeps: rmmod gets its
- * windows either way, and a sleep would keep an hrtimer on the racer's
- * kernel stack.  With VMAP_STACK, UML's flush_tlb_kernel_range() (run by
- * the vfree() of every rmmod) briefly unmaps live vmalloc pages; a timer
- * interrupt reading a timer there faults in IRQ context, which lockdep
- * (debug flavour) reports with a WARN that overflows UML's signal stack
- * and kills the instance.  That is UML's bug, not the sample's; the racer
- * just does not provoke it more than it must.
+ * windows either way, and the race stays as tight as the scheduler lets it.
  */
 static int race(long count)
 {

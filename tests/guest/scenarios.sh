@@ -218,9 +218,9 @@ prologue() {
 	esac
 }
 
-umd_cmd() {
+umd_cmd() { # umd_cmd SCENARIOS
 	prologue
-	echo "SCENARIOS=$c_sel COUNT=${COUNT:-} UMDLAB_BREAK=${UMDLAB_BREAK:-} /usr/lib/umdlab/scenarios/umd_scenarios > \$D/umd.tap 2>&1"
+	echo "SCENARIOS=$1 COUNT=${COUNT:-} UMDLAB_BREAK=${UMDLAB_BREAK:-} /usr/lib/umdlab/scenarios/umd_scenarios > \$D/umd.tap 2>&1"
 	echo 'echo $? > $D/umd.rc'
 	echo 'dmesg > $D/dmesg.txt'
 }
@@ -338,32 +338,50 @@ if [ -n "${COUNT:-}" ]; then
 else
 	GUEST_TIMEOUT=${GUEST_TIMEOUT:-480}
 fi
-# JOBS=1 (tests/run): one instance at a time; else the two side by side.
+# The guests: with JOBS=1 (tests/run) one UMD guest runs the selected
+# scenarios in turn, then the pidfd guest runs.  With JOBS=N every UMD
+# scenario gets a guest of its own (its ledger and its log are its own
+# either way) and up to N guests run at once.
+units=()
 if [ -n "$c_sel" ]; then
-	boot_start umd "$umd_append" "$(umd_cmd)"
-	[ "${JOBS:-1}" -gt 1 ] || { boot_finish umd; umd_ctl=$CTL umd_err=$BOOT_ERR; }
+	if [ "${JOBS:-1}" -gt 1 ]; then
+		for s in ${c_sel//,/ }; do units+=("umd_$s:$s"); done
+	else
+		units+=("umd:$c_sel")
+	fi
 fi
-[ -n "$want_pidfd" ] && boot_start pidfd "$pidfd_append" "$(pidfd_cmd)"
-if [ -n "$c_sel" ] && [ "${JOBS:-1}" -gt 1 ]; then
-	boot_finish umd
-	umd_ctl=$CTL umd_err=$BOOT_ERR
-fi
-if [ -n "$want_pidfd" ]; then
-	boot_finish pidfd
-	pidfd_ctl=$CTL pidfd_err=$BOOT_ERR
-fi
+[ -n "$want_pidfd" ] && units+=(pidfd)
+declare -A unit_ctl unit_err
+finish_unit() {
+	boot_finish "${1%%:*}"
+	unit_ctl[${1%%:*}]=$CTL unit_err[${1%%:*}]=$BOOT_ERR
+}
+jobs=${JOBS:-1}
+for ((i = 0; i < ${#units[@]}; i++)); do
+	[ $i -ge "$jobs" ] && finish_unit "${units[i - jobs]}"
+	u=${units[i]}
+	case $u in
+	pidfd) boot_start pidfd "$pidfd_append" "$(pidfd_cmd)" ;;
+	*) boot_start "${u%%:*}" "$umd_append" "$(umd_cmd "${u#*:}")" ;;
+	esac
+done
+for ((i = ${#units[@]} > jobs ? ${#units[@]} - jobs : 0; i < ${#units[@]}; i++)); do
+	finish_unit "${units[i]}"
+done
+pidfd_ctl=${unit_ctl[pidfd]:-} pidfd_err=${unit_err[pidfd]:-}
 
 # ---- results: the guest program's TAP, one result per scenario ----------------
 
-# The k-th result line of umd.tap, and the diagnostics before it.
+# tap_result K FILE: the K-th result line of a umd.tap; tap_diag K FILE:
+# the diagnostics before it.
 tap_result() {
-	awk -v k="$1" '/^(not )?ok [0-9]+/ && ++n == k { print; exit }' "$umd_ctl/umd.tap" 2>/dev/null
+	awk -v k="$1" '/^(not )?ok [0-9]+/ && ++n == k { print; exit }' "$2" 2>/dev/null
 }
 tap_diag() {
 	awk -v k="$1" '
 		/^(not )?ok [0-9]+/ { if (++n == k) exit; next }
 		n + 1 == k && /^#/ && !/^# (Starting|FAILED|PASSED|Totals)/ { print }
-	' "$umd_ctl/umd.tap" 2>/dev/null
+	' "$2" 2>/dev/null
 }
 
 k=0
@@ -373,15 +391,21 @@ for s in $sel; do
 		skip "$s" "$NO_BPFILTER"
 		continue
 	fi
-	k=$((k + 1))
-	line=$(tap_result $k)
-	diag=$(tap_diag $k)
+	# Its own guest (JOBS>1), or its place in the one UMD guest.
+	if [ -n "${unit_ctl[umd_$s]+set}" ]; then
+		ctl=${unit_ctl[umd_$s]} err=${unit_err[umd_$s]} n=1
+	else
+		k=$((k + 1))
+		ctl=${unit_ctl[umd]:-} err=${unit_err[umd]:-} n=$k
+	fi
+	line=$(tap_result $n "$ctl/umd.tap")
+	diag=$(tap_diag $n "$ctl/umd.tap")
 	[ -n "$diag" ] && printf '%s\n' "$diag"
 	case $line in
 	"ok "*"# SKIP"*) skip "$s" "${line#*# SKIP }" ;;
 	"ok "*) pass "$s" ;;
 	"not ok "*) fail "$s" "scenario $s failed (diagnostics above)" ;;
-	*) fail "$s" "scenario $s reported no result: the guest program ended early (umd_scenarios status $(cat "$umd_ctl/umd.rc" 2>/dev/null || echo none))${umd_err:+; $umd_err}" ;;
+	*) fail "$s" "scenario $s reported no result: the guest program ended early (umd_scenarios status $(cat "$ctl/umd.rc" 2>/dev/null || echo none))${err:+; $err}" ;;
 	esac
 done
 
