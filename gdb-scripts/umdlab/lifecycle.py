@@ -11,7 +11,8 @@
 # kernel/usermode_driver.c, thread_group_exited() in kernel/exit.c, the
 # restart logic in net/ipv4/bpfilter/sockopt.c and bpfilter.ko's own
 # start/stop and module init/exit.  Breakpoints in bpfilter.ko stay pending
-# until it loads, then follow it from load to load (umdlab.modsyms).
+# until it loads, then follow it from load to load (umdlab.modsyms).  A
+# kernel without bpfilter (6.8 on) gets the UMD interface's points only.
 
 import gdb
 
@@ -19,6 +20,7 @@ from umdlab import pid as pidmod
 from umdlab import tasks, umd, uml, utils
 
 subprocess_info_type = utils.CachedType("struct subprocess_info")
+bpfilter_ops = utils.CachedSymbol("bpfilter_ops")
 
 
 def _arg(name):
@@ -161,6 +163,9 @@ POINTS = [
     ("module exit", "fini_umh", "unload", ev_mod_exit),
 ]
 GROUPS = ["launch", "exit", "restart", "unload", "all"]
+# The points that are bpfilter's (net/ipv4/bpfilter, bpfilter.ko)
+BPFILTER = {"start_umh", "module init", "shutdown_umh", "bpfilter_umh_cleanup",
+            "bpfilter_mbox_request", "module exit"}
 
 timeline = []
 
@@ -211,7 +216,9 @@ _traces = []
 
 
 def _points(group):
-    return [p for p in POINTS if group == "all" or group in p[2].split()]
+    have_bpfilter = bpfilter_ops.get() is not None
+    return [p for p in POINTS if (group == "all" or group in p[2].split())
+            and (have_bpfilter or p[0] not in BPFILTER)]
 
 
 def _delete(lst):
@@ -241,7 +248,10 @@ umd-break           list them
 
 Each stop prints one 'umd #N ...' line (event, current pid, tgid, comm,
 what happens) and the driver's state.  Breakpoints in bpfilter.ko are
-pending until it loads and move with it."""
+pending until it loads and move with it.  Without bpfilter in the kernel
+(6.8 on) only the points in kernel/ are set: fork_usermode_driver,
+umd_setup, umd_cleanup, umd_load_blob, thread_group_exited,
+umd_cleanup_helper, umd_unload_blob."""
 
     def __init__(self):
         super().__init__("umd-break", gdb.COMMAND_BREAKPOINTS)
@@ -287,7 +297,7 @@ umd-trace         print the timeline recorded so far"""
         arg = arg.strip()
         if arg == "on":
             if not _traces:
-                for name, spec, _g, fn in POINTS:
+                for name, spec, _g, fn in _points("all"):
                     _traces.append(LifecycleBreakpoint(name, spec, fn,
                                                        False))
             gdb.write("umd-trace on: %d points\n" % len(_traces))

@@ -24,8 +24,11 @@
 #
 #   umd-modules     the modules the kernel has and the symbol files loaded
 
+import atexit
 import os
+import shutil
 import struct
+import tempfile
 
 import gdb
 
@@ -33,6 +36,7 @@ from umdlab import utils
 
 module_type = utils.CachedType("struct module")
 initfree_type = utils.CachedType("struct mod_initfree")
+mem_type_enum = utils.CachedType("enum mod_mem_type")
 modules_head = utils.CachedSymbol("modules")
 
 # name -> {"file", "text", "init", "with_init", "sections"}
@@ -111,8 +115,78 @@ def elf_alloc_sections(path):
     return names
 
 
+# gdb places the sections of a relocatable file (a .ko) apart itself, so
+# that the DWARF addresses of its variables map back to the right
+# section -- unless some section already has an address, when it keeps
+# them all as they are.  6.12's scripts/module.lds.S has '.data : {
+# CODETAG_SECTIONS() }' without the '0' its other sections have: ld puts
+# .data after the sections before it (0x200 in umd_sample.ko) and gdb
+# then takes its variables for code: 'p umd' read .text.  The kernel's
+# loader ignores sh_addr; symbols here come from a copy of the .ko with
+# every sh_addr 0, in a directory removed when gdb exits.
+_copies = {}
+_copy_dir = []
+
+
+def _remove_copies():
+    for d in _copy_dir:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def symbol_file(path):
+    """PATH, or a copy of it with all section addresses 0 if it has any
+    (see above)."""
+    st = os.stat(path)
+    key = (path, st.st_mtime_ns, st.st_size)
+    if key in _copies:
+        return _copies[key]
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    out = path
+    if data[:4] == b"\x7fELF" and data[4] == 2 and \
+            struct.unpack_from("<H", data, 0x10)[0] == 1:     # ET_REL
+        shoff, = struct.unpack_from("<Q", data, 0x28)
+        shentsize, shnum = struct.unpack_from("<HH", data, 0x3a)
+        addrs = [shoff + i * shentsize + 0x10 for i in range(1, shnum)]
+        if any(struct.unpack_from("<Q", data, a)[0] for a in addrs):
+            for a in addrs:
+                struct.pack_into("<Q", data, a, 0)
+            if not _copy_dir:
+                _copy_dir.append(tempfile.mkdtemp(prefix="umdlab-gdb-"))
+                atexit.register(_remove_copies)
+            out = os.path.join(_copy_dir[0], "%d-%s" % (
+                len(_copies), os.path.basename(path)))
+            with open(out, "wb") as f:
+                f.write(data)
+    _copies[key] = out
+    return out
+
+
 def module_name(mod):
     return mod["name"].string("latin-1", "replace").split("\0")[0]
+
+
+def _mem_base(mod, layout, mem):
+    """Base address of a module's core or init text: mod->LAYOUT.base up
+    to 6.3, mod->mem[MEM].base (enum mod_mem_type) from 6.4 on."""
+    try:
+        return utils.ulong(mod[layout]["base"])
+    except gdb.error:
+        pass
+    for f in mem_type_enum.get_type().fields():
+        if f.name == mem:
+            return utils.ulong(mod["mem"][f.enumval]["base"])
+    raise gdb.GdbError("struct module has neither %s nor mem[%s]" %
+                       (layout, mem))
+
+
+def core_base(mod):
+    return _mem_base(mod, "core_layout", "MOD_TEXT")
+
+
+def init_base(mod):
+    """0 once the kernel has freed the module's init sections."""
+    return _mem_base(mod, "init_layout", "MOD_INIT_TEXT")
 
 
 def _quiet(cmd):
@@ -127,12 +201,16 @@ def load(mod, with_init):
                   % (name, build_dir()))
         return
     secs = sections(mod)
-    text = secs.get(".text", utils.ulong(mod["core_layout"]["base"]))
+    text = secs.get(".text", core_base(mod))
     have = loaded.get(name)
     if have and have["text"] == text and have["with_init"] == with_init \
             and have["sections"] == secs:
         return
-    args = ["add-symbol-file", ko, "0x%x" % text]
+    try:
+        symfile = symbol_file(ko)
+    except (OSError, struct.error) as e:
+        raise gdb.GdbError("%s: %s" % (ko, e))
+    args = ["add-symbol-file", symfile, "0x%x" % text]
     placed = {}
     for s, a in sorted(secs.items()):
         if s == ".text" or not a or \
@@ -151,7 +229,7 @@ def load(mod, with_init):
     unload(name, quiet=True)
     _quiet(" ".join(args))
     loaded[name] = {"file": ko, "text": text, "with_init": with_init,
-                    "init": utils.ulong(mod["init_layout"]["base"]),
+                    "init": init_base(mod),
                     "sections": secs}
     # The reload without .init at do_free_init() is not news.
     if log_loads and (have is None or have["text"] != text):
@@ -184,7 +262,7 @@ def sync():
     for mod in module_list():
         name = module_name(mod)
         have.add(name)
-        init = utils.ulong(mod["init_layout"]["base"])
+        init = init_base(mod)
         if name not in loaded or loaded[name]["text"] != \
                 sections(mod).get(".text"):
             load(mod, with_init=init != 0)
@@ -221,7 +299,10 @@ def _on_free_init():
     n = 0
     while utils.ulong(node) and n < 1000:
         f = utils.container_of(node, initfree_type.get_type(), "node")
-        areas.add(utils.ulong(f["module_init"]))
+        try:
+            areas.add(utils.ulong(f["module_init"]))
+        except gdb.error:                   # 6.4+: one pointer per type
+            areas.add(utils.ulong(f["init_text"]))
         node = node["next"]
         n += 1
     for name, info in list(loaded.items()):
@@ -278,7 +359,7 @@ away when it unloads (free_module)."""
             name = module_name(mod)
             info = loaded.get(name)
             gdb.write("%-20s 0x%x  %s\n" % (
-                name, utils.ulong(mod["core_layout"]["base"]),
+                name, core_base(mod),
                 "%s%s" % (info["file"], " (+init)" if info["with_init"]
                           else "") if info else "no symbols"))
 

@@ -8,9 +8,10 @@
 #   $thread_group_exited(PID)   kernel/exit.c thread_group_exited()
 #
 # The kernel keeps no list of its user mode drivers: each user embeds a
-# struct umd_info (bpfilter: bpfilter_ops.info).  The known ones are
-# listed in KNOWN below; any other seen at fork_usermode_driver() or
-# umd_load_blob() by umd-break/umd-trace is added as it turns up.
+# struct umd_info (bpfilter: bpfilter_ops.info; the sample: the static
+# 'umd' of umd_sample.ko).  The known ones are listed in KNOWN below; any
+# other seen at fork_usermode_driver() or umd_load_blob() by
+# umd-break/umd-trace is added as it turns up.
 
 import gdb
 
@@ -23,9 +24,12 @@ dentry_type = utils.CachedType("struct dentry")
 pipe_type = utils.CachedType("struct pipe_inode_info")
 
 # (label, expression): user mode drivers of the kernels umdlab builds.
+# A module's driver is there while the module's symbols are (modsyms):
+# a static is named by its file, which finds it from any frame.
 KNOWN = [
-    ("bpfilter", "bpfilter_ops.info"),      # net/ipv4/bpfilter/sockopt.c
+    ("bpfilter", "bpfilter_ops.info"),      # net/ipv4/bpfilter/sockopt.c, -6.7
     ("bpf_preload", "umd_ops.info"),        # kernel/bpf/preload, 5.10-5.17
+    ("umd_sample", "'umd_sample_kern.c'::umd"),  # samples/umd (.ko)
 ]
 # address -> label, for struct umd_info found at run time or added by hand
 found = {}
@@ -106,6 +110,20 @@ def dentry_name(d):
     return utils.string(d["d_name"]["name"])
 
 
+def dentry_children(d):
+    """The dentries under D: d_subdirs/d_child up to 6.7, d_children/d_sib
+    (an hlist) from 6.8 on."""
+    dt = dentry_type.get_type()
+    try:
+        head = d["d_subdirs"]
+    except gdb.error:
+        for node in utils.hlist_for_each(d["d_children"], limit=64):
+            yield utils.container_of(node, dt, "d_sib")
+        return
+    for c in utils.list_for_each_entry(head, dt, "d_child", limit=64):
+        yield c
+
+
 def _fmt_wd(path):
     mnt, d = path["mnt"], path["dentry"]
     if utils.ulong(mnt) == 0 and utils.ulong(d) == 0:
@@ -126,9 +144,7 @@ def _fmt_wd(path):
     # The blob is the one file in that tmpfs root, named driver_name.
     if utils.ulong(d):
         try:
-            for c in utils.list_for_each_entry(d["d_subdirs"],
-                                               dentry_type.get_type(),
-                                               "d_child", limit=64):
+            for c in dentry_children(d):
                 ino = c["d_inode"]
                 out.append("              blob \"%s\": inode 0x%x, %d bytes"
                            % (dentry_name(c), utils.ulong(ino),
@@ -212,8 +228,11 @@ def note(info, how):
 class UmdInfo(gdb.Command):
     """Show user mode drivers (struct umd_info) in the kernel's terms.
 
-umd-info                  every driver umdlab knows (bpfilter_ops.info and
-                          any other seen at fork_usermode_driver or added)
+umd-info                  every driver umdlab knows (bpfilter_ops.info
+                          where bpfilter exists, up to 6.7; the sample's
+                          'umd_sample_kern.c'::umd while umd_sample.ko is
+                          loaded; any other seen at fork_usermode_driver
+                          or added)
 umd-info EXPR             one struct umd_info (value or pointer)
 umd-info --add NAME EXPR  remember another struct umd_info
 
@@ -246,7 +265,7 @@ thread_group_exited(tgid) holds, computed as kernel/exit.c does."""
                 if not ks:
                     raise gdb.GdbError(
                         "umd-info: no user mode driver known (no "
-                        "bpfilter_ops: is CONFIG_BPFILTER off?)")
+                        "bpfilter_ops, no umd_sample.ko loaded)")
                 lines = []
                 for label, p in ks:
                     lines += format_umd(p, label)
@@ -268,9 +287,11 @@ class UmdTgidNrFunc(gdb.Function):
     """The driver's process id: pid_nr(info->tgid).
 
 $umd_tgid_nr([INFO]): INFO is a struct umd_info (or pointer), default the
-first driver umd-info lists (bpfilter_ops.info).  0 when no driver runs,
-so it can be used in breakpoint conditions:
-  break do_exit if $current()->tgid == $umd_tgid_nr()"""
+first driver umd-info lists (bpfilter_ops.info where bpfilter exists,
+else the sample's).  0 when no driver runs, so it can be used in
+breakpoint conditions:
+  break do_exit if $current()->tgid == $umd_tgid_nr()
+  $umd_tgid_nr('umd_sample_kern.c'::umd)   the sample's, from any frame"""
 
     def __init__(self):
         super().__init__("umd_tgid_nr")

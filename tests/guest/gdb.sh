@@ -4,7 +4,23 @@
 # gdb on the UML kernel (gdb-scripts/, scripts/gdb-uml): scripted gdb
 # sessions in batch mode, each booting the kernel under gdb the way
 # `make gdb` does (run-uml with scripts/gdb-uml as its supervisor,
-# time-travel on), with assertions on what gdb prints:
+# time-travel on), with assertions on what gdb prints.
+#
+# The sample driver (umd_sample.ko, every base):
+#
+#   (g) stop at fork_usermode_driver, finish into umd_sample.ko: the
+#       sample's tgid ($umd_tgid_nr of its static 'umd') is the guest's
+#       umd_sample_user pid
+#   (h) after the guest kills the driver, its next request reaps it:
+#       thread_group_exited(tgid) holds (ours and the kernel's) and
+#       pid-info shows no task on the pid
+#   (i) the relaunch that follows: no driver at fork_usermode_driver,
+#       then a new tgid, the pid the guest sees
+#   (j) umd-info lists the sample's driver as the guest's /proc has it,
+#       and bpfilter's where the kernel has bpfilter
+#
+# bpfilter (kernels with CONFIG_BPFILTER, which upstream removed in 6.8;
+# without it these tests are reported as skipped):
 #
 #   (a) stop at fork_usermode_driver, finish: tgid is the guest's
 #       bpfilter_umh pid
@@ -17,19 +33,38 @@
 #       loads, hits on each of 5 rmmod cycles with driver restarts and new
 #       processes between them; backtraces name the module's frames
 #   (f) umd-info agrees with the guest's /proc and with lx-ps
-# plus bad input (one error line, no traceback), silent host signals,
-# the umd-trace timeline, make gdb on a terminal (a pty: Ctrl-], continue,
-# quit), make attach, and a clean host after every session.
+# plus bad input (one error line, no traceback), host signals silent in
+# every session, the umd-trace timeline (bpfilter), make gdb on a
+# terminal (a pty: Ctrl-], continue, quit) and make attach (both with
+# bpfilter where there is one, else the sample), and a clean host after
+# every session.
 #
-# GDB_TEST_WRONG=a,b,... (letters a-f) turns those expectations wrong on
+# GDB_TEST_WRONG=a,b,... (letters a-j) turns those expectations wrong on
 # purpose: those tests must then fail -- the proof that they can.
 . "$TOP/tests/lib.sh"
 
-plan 28
+plan 34
 
 : "${BLD:?}"
 WRONG=${GDB_TEST_WRONG:-}
 off() { case ",$WRONG," in *",$1,"*) echo 1 ;; *) echo 0 ;; esac; }
+
+# bpfilter is in the kernel or not at all (CONFIG_BPFILTER is a bool).
+if grep -qx 'CONFIG_BPFILTER=y' "$BLD/.config" 2>/dev/null; then
+	BPFILTER=1 DRV_MOD=bpfilter DRV_PROC=bpfilter_umh
+else
+	BPFILTER=0 DRV_MOD=umd_sample DRV_PROC=umd_sample_user
+fi
+NO_BPFILTER="no bpfilter in this kernel (removed upstream in 6.8)"
+
+# bpfilter_or_skip NAME...: true with bpfilter; without, NAME... (the
+# tests the caller would run) are reported as skipped.
+bpfilter_or_skip() {
+	local t
+	[ "$BPFILTER" = 1 ] && return 0
+	for t in "$@"; do skip "$t" "$NO_BPFILTER"; done
+	return 1
+}
 
 mkdir -p "$W/test"
 tmp=$(mktemp -d "$W/test/gdb.XXXXXX")
@@ -60,10 +95,19 @@ EOF
 # mark NAME: the value printed as 'MARK NAME VALUE...' (first one).
 mark() { sed -n "s/^MARK $1 //p" <<<"$OUT" | head -1; }
 guest() { sed -n "s/^GUEST $1 //p" <<<"$OUT" | head -1; }
+# all_out_lacks ERE: no session printed a line matching ERE.
+all_out_lacks() { ! grep -qE -- "$1" <<<"$ALL_OUT"; }
+# block N CMD: what the Nth 't CMD' of the session printed.
+block() {
+	awk -v n="$1" -v c=">>> $2" '$0 == c { k++; on = k == n; next }
+		/^>>> / { on = 0 } on' <<<"$OUT"
+}
 
 # session NAME GUEST_CMD GDB_SCRIPT_FILE: boot under gdb, batch mode.
 # Sets OUT (gdb and console, interleaved), RC; checks the host is clean.
+# ALL_OUT collects the output of every session.
 GDB_N=0
+ALL_OUT=
 session() {
 	local name=$1 guest_cmd=$2 script=$3 umid left
 	GDB_N=$((GDB_N + 1))
@@ -72,6 +116,7 @@ session() {
 		GDB_X="$script" TT=1 TIMEOUT=${GDB_TIMEOUT:-300} \
 		"$TOP/scripts/run-uml" 2>&1) && RC=0 || RC=$?
 	printf '%s\n' "$OUT" > "$tmp/$name.out"
+	ALL_OUT+=$OUT$'\n'
 	left=
 	pgrep -f "umid=$umid( |\$)" >/dev/null && left="$left processes with umid=$umid;"
 	[ -e "$UMLDIR/$umid" ] && left="$left $UMLDIR/$umid still exists;"
@@ -82,7 +127,148 @@ session() {
 	fi
 }
 
-# ---- session 1: launch, kill, restart -----------------------------------------
+# ---- session 1: the sample driver: launch, kill, relaunch -------------------
+# The sample's struct umd_info is a static of umd_sample.ko, named from
+# any frame as 'umd_sample_kern.c'::umd.
+cat > "$tmp/sample.gdb" <<'EOF'
+source PRELUDE
+t break fork_usermode_driver
+t run
+# (g) the first launch, by modprobe (the module's init)
+t printf "MARK g-caller %d %s\n", $current()->pid, $current()->comm
+t finish
+t python gdb.write("MARK g-frame %s\n" % gdb.selected_frame().name())
+t printf "MARK g-tgid %d\n", $umd_tgid_nr('umd_sample_kern.c'::umd)
+t umd-info
+t umd-uml
+# bad input: one error line each
+t umd-info 42
+t umd-info (struct umd_info *)0
+t umd-info 'umd_sample_kern.c'::umd.tgid
+t umd-info (struct umd_info *)0x10
+t pid-info 99999
+t pid-info (struct pid *)&init_task
+t pid-info init_task.comm
+t p $pid_task(1, 9)
+t p $umd_tgid_nr(5)
+# (h) the guest killed the driver: the next request's umd_reap() asks
+t break thread_group_exited
+t continue
+t printf "MARK h-arg %d\n", $pid_nr(pid)
+t printf "MARK h-ours %d\n", $thread_group_exited(pid)
+t pid-info pid
+t finish
+t clear thread_group_exited
+# (i) umd_start() launches a new driver
+t continue
+t umd-info 'umd_sample_kern.c'::umd
+t finish
+t printf "MARK i-tgid %d\n", $umd_tgid_nr('umd_sample_kern.c'::umd)
+t delete
+# (j) the guest has reported the new driver (and bpfilter's); it sleeps now
+t break do_nanosleep
+t continue
+t umd-info
+t delete
+t continue
+EOF
+sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/sample.gdb"
+
+sample_cmd='modprobe umd_sample || exit 1
+p=$(pidof umd_sample_user); echo "GUEST sample1 $p $(cat /proc/$p/comm)"
+kill -9 $p
+while [ -e /proc/$p ] && [ "$(cut -d" " -f3 /proc/$p/stat 2>/dev/null)" != Z ]; do sleep 0.05; done
+r=$(/usr/lib/umdlab/sample/umd-sample ping); echo "GUEST ping $? $r"
+p=$(pidof umd_sample_user); echo "GUEST sample2 $p $(cat /proc/$p/comm) $(cut -d" " -f3 /proc/$p/stat)"'
+[ "$BPFILTER" = 1 ] && sample_cmd+='
+modprobe bpfilter || exit 1
+echo "GUEST umh $(pidof bpfilter_umh)"'
+session sample "$sample_cmd
+sleep 0.1" "$tmp/sample.gdb"
+
+read -r s1_pid s1_comm <<<"$(guest sample1)"
+g_tgid=$(mark g-tgid)
+if [ -n "$s1_pid" ] && [ "$s1_comm" = umd_sample_user ] && [ "$g_tgid" = $((s1_pid + $(off g))) ] &&
+   [ "$(mark g-frame)" = umd_start ] && grep -q '^Value returned is .* = 0$' <<<"$(block 1 finish)" &&
+   [ "$(mark g-caller | cut -d' ' -f2)" = modprobe ]; then
+	pass g-sample-finish-tgid
+else
+	fail g-sample-finish-tgid "after 'finish' out of fork_usermode_driver (into umd_start in umd_sample.ko, called by modprobe) the sample's tgid must be the pid the guest reports for umd_sample_user" \
+		"guest: '$(guest sample1)' gdb: '$g_tgid' frame '$(mark g-frame)' caller '$(mark g-caller)'" \
+		"$(block 1 finish)" "$(grep -E '^umdlab: .*symbols' <<<"$OUT")"
+fi
+
+pidinfo_h=$(block 1 'pid-info pid')
+want_exited=$((1 - $(off h)))
+if [ -n "$g_tgid" ] && [ "$(mark h-arg)" = "$g_tgid" ] && [ "$(mark h-ours)" = "$want_exited" ] &&
+   grep -q '^Value returned is .* = true$' <<<"$(block 2 finish)" &&
+   grep -q '^  PID:  -$' <<<"$pidinfo_h" && grep -q '^  TGID: -$' <<<"$pidinfo_h" &&
+   grep -q 'not hashed' <<<"$pidinfo_h"; then
+	pass h-sample-killed-driver-exited
+else
+	fail h-sample-killed-driver-exited "after kill -9 the sample's next request must find thread_group_exited(old tgid) true (computed, and as the kernel returns it), its struct pid carrying no task" \
+		"arg '$(mark h-arg)' (old tgid '$g_tgid') computed '$(mark h-ours)'" "$pidinfo_h" "$(block 2 finish)"
+fi
+
+read -r s2_pid s2_comm s2_state <<<"$(guest sample2)"
+i_tgid=$(mark i-tgid)
+if [ -n "$i_tgid" ] && [ "$i_tgid" != "$g_tgid" ] && [ "$i_tgid" = $((s2_pid + $(off i))) ] &&
+   grep -q "^umd 'umd_sample_kern.c'::umd (struct umd_info 0x[0-9a-f]*): not running (blob loaded, no driver)$" \
+	<<<"$(block 1 "umd-info 'umd_sample_kern.c'::umd")" &&
+   grep -q '^Value returned is .* = 0$' <<<"$(block 3 finish)"; then
+	pass i-sample-relaunch-new-tgid
+else
+	fail i-sample-relaunch-new-tgid "the relaunch must find no driver (tgid released by the cleanup) and give the new one a new tgid (old $g_tgid), the pid the guest sees" \
+		"new '$i_tgid' guest '$(guest sample2)'" "$(block 1 "umd-info 'umd_sample_kern.c'::umd" | head -1)" "$(block 3 finish)"
+fi
+
+# (j): the last umd-info, one entry per driver ('umd LABEL ...' lines).
+info_j=$(block 2 umd-info)
+entry() { awk -v h="umd $1 " 'index($0, h) == 1 { on = 1; print; next } /^umd / { on = 0 } on' <<<"$info_j"; }
+sample_j=$(entry "'umd_sample_kern.c'::umd")
+want_pid=$((s2_pid + $(off j)))
+bpf_ok=1
+if [ "$BPFILTER" = 1 ]; then
+	grep -q "^umd bpfilter_ops.info (struct umd_info 0x[0-9a-f]*): running (tgid $(guest umh))$" <<<"$info_j" || bpf_ok=0
+else
+	grep -q bpfilter <<<"$info_j" && bpf_ok=0
+fi
+if [ -n "$s2_pid" ] && grep -q "): running (tgid $want_pid)$" <<<"$(head -1 <<<"$sample_j")" &&
+   grep -q "^ *PID:  task 0x[0-9a-f]* pid $want_pid tgid $want_pid \"$s2_comm\" $s2_state " <<<"$sample_j" &&
+   [ "$bpf_ok" = 1 ]; then
+	pass j-umd-info-lists-sample
+else
+	fail j-umd-info-lists-sample "umd-info must list the sample's driver running as the guest's /proc has it (pid, comm, state), and bpfilter's running with the pid the guest sees where the kernel has bpfilter (else nothing of it)" \
+		"guest: $(guest sample2); bpfilter_umh: '$(guest umh)'" "$info_j"
+fi
+
+r_ping=$(guest ping)
+if [ "$RC" = 0 ] && [ -n "$s2_pid" ] && [ "$r_ping" = "0 pong $s2_pid" ]; then
+	pass sample-guest-unharmed
+else
+	fail sample-guest-unharmed "the guest must run to the end under gdb, its ping answered by the relaunched driver" \
+		"rc=$RC ping: '$r_ping' driver: '$(guest sample2)'"
+fi
+
+bad=$(awk '/^>>> / {if (cmd) print n, cmd; cmd=""}
+	/^>>> (umd-info 42|umd-info \(struct umd_info \*\)0|umd-info '"'"'umd_sample_kern.c'"'"'::umd.tgid|umd-info \(struct umd_info \*\)0x10|pid-info 99999|pid-info \(struct pid \*\)&init_task|pid-info init_task.comm|p \$pid_task\(1, 9\)|p \$umd_tgid_nr\(5\))$/ {cmd=$0; n=0; next}
+	cmd {n++; if ($0 !~ /^ERROR: /) print "not-an-error-line:", $0}' <<<"$OUT")
+if [ "$(grep -c '^1 >>>' <<<"$bad")" = 9 ] && ! grep -q 'not-an-error-line' <<<"$bad" &&
+   ! grep -q Traceback <<<"$OUT"; then
+	pass bad-input-one-error-line
+else
+	fail bad-input-one-error-line "NULL, freed, wrongly typed or unreadable input and unknown pid numbers must give exactly one gdb error line and no Python traceback" "$bad"
+fi
+check bad-input-freed-pid "a pointer that is not a live struct pid must be called so (refcount 0)" \
+	out_matches '^ERROR: pid-info: 0x[0-9a-f]+ is not a live struct pid: refcount 0'
+check bad-input-no-pid "an unknown pid number must be reported as such" \
+	out_has_line 'ERROR: pid-info: no pid 99999 in init_pid_ns'
+check time-travel-default "the session boots with time-travel (TT=1): the guest clock stands still at breakpoints" \
+	out_matches '^UML kernel: host pid [0-9]+, time-travel basic$'
+check usage-line "the session prints one line on how to use the commands" \
+	out_matches '^umdlab: umd-info .*umd-break .*umd-trace'
+
+# ---- session 2: bpfilter: launch, kill, restart ------------------------------
 cat > "$tmp/restart.gdb" <<'EOF'
 source PRELUDE
 t break fork_usermode_driver
@@ -91,16 +277,6 @@ t run
 t printf "MARK a-caller %d\n", $current()->pid
 t finish
 t printf "MARK a-tgid %d\n", $umd_tgid_nr()
-# bad input: one error line each
-t umd-info 42
-t umd-info (struct umd_info *)0
-t umd-info bpfilter_ops.info.tgid
-t umd-info (struct umd_info *)0x10
-t pid-info 99999
-t pid-info (struct pid *)&init_task
-t pid-info init_task.comm
-t p $pid_task(1, 9)
-t p $umd_tgid_nr(5)
 # (c) the next thread_group_exited() comes after the guest killed it
 t break thread_group_exited
 t continue
@@ -160,96 +336,81 @@ t continue
 EOF
 sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/restart.gdb"
 
-session restart 'modprobe bpfilter || exit 1
-p=$(pidof bpfilter_umh); echo "GUEST umh1 $p $(cat /proc/$p/comm)"
-kill -9 $p
-sleep 0.2
-iptables-legacy -vnL >/dev/null 2>&1; echo "GUEST iptables $?"
-p=$(pidof bpfilter_umh); echo "GUEST umh2 $p $(cat /proc/$p/comm) $(cut -d" " -f3 /proc/$p/stat)"
-sleep 0.1' "$tmp/restart.gdb"
+restart_session() {
+	session restart 'modprobe bpfilter || exit 1
+	p=$(pidof bpfilter_umh); echo "GUEST umh1 $p $(cat /proc/$p/comm)"
+	kill -9 $p
+	sleep 0.2
+	iptables-legacy -vnL >/dev/null 2>&1; echo "GUEST iptables $?"
+	p=$(pidof bpfilter_umh); echo "GUEST umh2 $p $(cat /proc/$p/comm) $(cut -d" " -f3 /proc/$p/stat)"
+	sleep 0.1' "$tmp/restart.gdb"
 
-umh1=$(guest umh1 | cut -d' ' -f1)
-a_tgid=$(mark a-tgid)
-if [ -n "$umh1" ] && [ "$a_tgid" = $((umh1 + $(off a))) ] && grep -q '^Value returned is .* = 0$' <<<"$OUT"; then
-	pass a-finish-tgid
-else
-	fail a-finish-tgid "after 'finish' out of fork_usermode_driver (into bpfilter.ko) tgid must be the pid the guest reports for bpfilter_umh" \
-		"guest: '$(guest umh1)' gdb: '$a_tgid'"
-fi
+	umh1=$(guest umh1 | cut -d' ' -f1)
+	a_tgid=$(mark a-tgid)
+	if [ -n "$umh1" ] && [ "$a_tgid" = $((umh1 + $(off a))) ] && grep -q '^Value returned is .* = 0$' <<<"$OUT"; then
+		pass a-finish-tgid
+	else
+		fail a-finish-tgid "after 'finish' out of fork_usermode_driver (into bpfilter.ko) tgid must be the pid the guest reports for bpfilter_umh" \
+			"guest: '$(guest umh1)' gdb: '$a_tgid'"
+	fi
 
-b_caller=$(mark b-caller) b_task=$(mark b-task | cut -d' ' -f1)
-umh2=$(guest umh2 | cut -d' ' -f1)
-if [ "$(mark b-frame)" = umd_setup ] && [ -n "$b_task" ] && [ "$b_task" != "$b_caller" ] &&
-   [ "$b_task" = $((umh2 + $(off b))) ]; then
-	pass b-step-into-umd_setup
-else
-	fail b-step-into-umd_setup "'step' from fork_usermode_driver must end in umd_setup, in a new task (not the caller) whose pid becomes the driver's" \
-		"frame '$(mark b-frame)' task '$(mark b-task)' caller '$b_caller' guest umh2 '$umh2'"
-fi
+	b_caller=$(mark b-caller) b_task=$(mark b-task | cut -d' ' -f1)
+	umh2=$(guest umh2 | cut -d' ' -f1)
+	if [ "$(mark b-frame)" = umd_setup ] && [ -n "$b_task" ] && [ "$b_task" != "$b_caller" ] &&
+	   [ "$b_task" = $((umh2 + $(off b))) ]; then
+		pass b-step-into-umd_setup
+	else
+		fail b-step-into-umd_setup "'step' from fork_usermode_driver must end in umd_setup, in a new task (not the caller) whose pid becomes the driver's" \
+			"frame '$(mark b-frame)' task '$(mark b-task)' caller '$b_caller' guest umh2 '$umh2'"
+	fi
 
-pidinfo_c=$(sed -n '/^>>> pid-info pid$/,/^>>> /p' <<<"$OUT")
-want_exited=$((1 - $(off c)))
-if [ "$(mark c-arg)" = "$a_tgid" ] && [ "$(mark c-ours)" = "$want_exited" ] &&
-   grep -q '^Value returned is .* = true$' <<<"$OUT" &&
-   grep -q '^  PID:  -$' <<<"$pidinfo_c" && grep -q '^  TGID: -$' <<<"$pidinfo_c" &&
-   grep -q 'not hashed' <<<"$pidinfo_c"; then
-	pass c-killed-driver-exited
-else
-	fail c-killed-driver-exited "after kill -9 the old tgid's thread_group_exited() must hold (computed, and as the kernel returns it) and its struct pid must carry no task" \
-		"arg '$(mark c-arg)' (old tgid '$a_tgid') computed '$(mark c-ours)'" "$pidinfo_c" \
-		"$(grep '^Value returned' <<<"$OUT")"
-fi
+	pidinfo_c=$(sed -n '/^>>> pid-info pid$/,/^>>> /p' <<<"$OUT")
+	want_exited=$((1 - $(off c)))
+	if [ "$(mark c-arg)" = "$a_tgid" ] && [ "$(mark c-ours)" = "$want_exited" ] &&
+	   grep -q '^Value returned is .* = true$' <<<"$OUT" &&
+	   grep -q '^  PID:  -$' <<<"$pidinfo_c" && grep -q '^  TGID: -$' <<<"$pidinfo_c" &&
+	   grep -q 'not hashed' <<<"$pidinfo_c"; then
+		pass c-killed-driver-exited
+	else
+		fail c-killed-driver-exited "after kill -9 the old tgid's thread_group_exited() must hold (computed, and as the kernel returns it) and its struct pid must carry no task" \
+			"arg '$(mark c-arg)' (old tgid '$a_tgid') computed '$(mark c-ours)'" "$pidinfo_c" \
+			"$(grep '^Value returned' <<<"$OUT")"
+	fi
 
-d_tgid=$(mark d-tgid)
-if [ -n "$d_tgid" ] && [ "$d_tgid" != 0 ] && [ "$d_tgid" != "$a_tgid" ] && [ "$d_tgid" = "$((umh2 + $(off d)))" ]; then
-	pass d-restart-new-tgid
-else
-	fail d-restart-new-tgid "the restart must give the driver a new tgid (old $a_tgid), the pid the guest sees" \
-		"new '$d_tgid' guest '$umh2'"
-fi
+	d_tgid=$(mark d-tgid)
+	if [ -n "$d_tgid" ] && [ "$d_tgid" != 0 ] && [ "$d_tgid" != "$a_tgid" ] && [ "$d_tgid" = "$((umh2 + $(off d)))" ]; then
+		pass d-restart-new-tgid
+	else
+		fail d-restart-new-tgid "the restart must give the driver a new tgid (old $a_tgid), the pid the guest sees" \
+			"new '$d_tgid' guest '$umh2'"
+	fi
 
-# (f): umd-info's task line, lx-ps's line for it and the guest's /proc.
-read -r g_pid g_comm g_state <<<"$(guest umh2)"
-info_f=$(sed -n '/^>>> umd-info$/,/^>>> /p' <<<"$OUT")
-task_line=$(grep -m1 '^ *PID:  task ' <<<"$info_f")
-t_addr=$(awk '{print $3}' <<<"$task_line")
-t_pid=$(awk '{print $5}' <<<"$task_line")
-t_comm=$(sed -n 's/.*"\(.*\)".*/\1/p' <<<"$task_line")
-t_state=$(awk '{print $9}' <<<"$task_line")
-ps_line=$(sed -n '/^>>> lx-ps$/,/^>>> /p' <<<"$OUT" | grep "^$t_addr ")
-[ "$(off f)" = 1 ] && g_comm=bpfilter_umd
-if [ -n "$t_addr" ] && [ "$t_pid" = "$g_pid" ] && [ "$t_comm" = "$g_comm" ] && [ "$t_state" = "$g_state" ] &&
-   [ "$(awk '{print $2, $3}' <<<"$ps_line")" = "$t_pid $t_comm" ]; then
-	pass f-umd-info-agrees
-else
-	fail f-umd-info-agrees "umd-info's tgid task must be what the guest's /proc says (pid, comm, state) and what lx-ps lists" \
-		"umd-info: $task_line" "lx-ps:    $ps_line" "guest:    $g_pid $g_comm $g_state"
-fi
+	# (f): umd-info's task line, lx-ps's line for it and the guest's /proc.
+	read -r g_pid g_comm g_state <<<"$(guest umh2)"
+	info_f=$(sed -n '/^>>> umd-info$/,/^>>> /p' <<<"$OUT")
+	task_line=$(grep -m1 '^ *PID:  task ' <<<"$info_f")
+	t_addr=$(awk '{print $3}' <<<"$task_line")
+	t_pid=$(awk '{print $5}' <<<"$task_line")
+	t_comm=$(sed -n 's/.*"\(.*\)".*/\1/p' <<<"$task_line")
+	t_state=$(awk '{print $9}' <<<"$task_line")
+	ps_line=$(sed -n '/^>>> lx-ps$/,/^>>> /p' <<<"$OUT" | grep "^$t_addr ")
+	[ "$(off f)" = 1 ] && g_comm=bpfilter_umd
+	if [ -n "$t_addr" ] && [ "$t_pid" = "$g_pid" ] && [ "$t_comm" = "$g_comm" ] && [ "$t_state" = "$g_state" ] &&
+	   [ "$(awk '{print $2, $3}' <<<"$ps_line")" = "$t_pid $t_comm" ]; then
+		pass f-umd-info-agrees
+	else
+		fail f-umd-info-agrees "umd-info's tgid task must be what the guest's /proc says (pid, comm, state) and what lx-ps lists" \
+			"umd-info: $task_line" "lx-ps:    $ps_line" "guest:    $g_pid $g_comm $g_state"
+	fi
 
-bad=$(awk '/^>>> / {if (cmd) print n, cmd; cmd=""}
-	/^>>> (umd-info 42|umd-info \(struct umd_info \*\)0|umd-info bpfilter_ops.info.tgid|umd-info \(struct umd_info \*\)0x10|pid-info 99999|pid-info \(struct pid \*\)&init_task|pid-info init_task.comm|p \$pid_task\(1, 9\)|p \$umd_tgid_nr\(5\))$/ {cmd=$0; n=0; next}
-	cmd {n++; if ($0 !~ /^ERROR: /) print "not-an-error-line:", $0}' <<<"$OUT")
-if [ "$(grep -c '^1 >>>' <<<"$bad")" = 9 ] && ! grep -q 'not-an-error-line' <<<"$bad" &&
-   ! grep -q Traceback <<<"$OUT"; then
-	pass bad-input-one-error-line
-else
-	fail bad-input-one-error-line "NULL, freed, wrongly typed or unreadable input and unknown pid numbers must give exactly one gdb error line and no Python traceback" "$bad"
-fi
-check bad-input-freed-pid "a pointer that is not a live struct pid must be called so (refcount 0)" \
-	out_matches '^ERROR: pid-info: 0x[0-9a-f]+ is not a live struct pid: refcount 0'
-check bad-input-no-pid "an unknown pid number must be reported as such" \
-	out_has_line 'ERROR: pid-info: no pid 99999 in init_pid_ns'
+	check guest-unharmed "the guest must run to the end under gdb (iptables through the restarted driver)" \
+		out_has_line 'GUEST iptables 0'
+}
+bpfilter_or_skip host-clean-after-restart a-finish-tgid b-step-into-umd_setup \
+	c-killed-driver-exited d-restart-new-tgid f-umd-info-agrees guest-unharmed &&
+	restart_session
 
-check signals-silent "UML's host signals (SIGSEGV, SIGALRM, SIGIO, SIGCHLD, ...) and its forks must pass without a word" \
-	out_lacks '^(Program received signal|\[Detaching after|Thread .* received signal)'
-check time-travel-default "the session boots with time-travel (TT=1): the guest clock stands still at breakpoints" \
-	out_matches '^UML kernel: host pid [0-9]+, time-travel basic$'
-check guest-unharmed "the guest must run to the end under gdb (iptables through the restarted driver)" \
-	out_has_line 'GUEST iptables 0'
-check usage-line "the session prints one line on how to use the commands" \
-	out_matches '^umdlab: umd-info .*umd-break .*umd-trace'
-
-# ---- session 2: module breakpoint across rmmod/modprobe cycles ---------------
+# ---- session 3: bpfilter.ko breakpoint across rmmod/modprobe cycles ---------
 cat > "$tmp/cycles.gdb" <<'EOF'
 source PRELUDE
 t break shutdown_umh
@@ -267,48 +428,55 @@ t delete
 t continue
 EOF
 sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/cycles.gdb"
-session cycles 'for i in 1 2 3 4 5; do
-	modprobe bpfilter || exit 1
-	kill -9 $(pidof bpfilter_umh); iptables-legacy -vnL >/dev/null 2>&1
-	for j in 1 2 3; do ls / >/dev/null; cat /proc/uptime >/dev/null; done
-	echo "GUEST cycle-$i $(pidof bpfilter_umh) $(awk "\$1==\"bpfilter\" {print \$6}" /proc/modules)"
-	rmmod bpfilter || exit 1
-done
-sleep 0.1' "$tmp/cycles.gdb"
 
-hits=$(sed -n 's/^MARK e-hit //p' <<<"$OUT" | paste -sd' ')
-cycles=$(for i in 1 2 3 4 5; do guest "cycle-$i" | cut -d' ' -f1; done | paste -sd' ')
-[ "$(off e)" = 1 ] && cycles="$cycles 0"
-if [ "$(wc -w <<<"$hits")" = 5 ] && [ "$hits" = "$cycles" ]; then
-	pass e-module-breakpoint-every-cycle
-else
-	fail e-module-breakpoint-every-cycle "a breakpoint in bpfilter.ko set before it loads must hit in every rmmod (5), with that cycle's driver as tgid" \
-		"hits (tgid): '$hits'" "drivers:     '$cycles'" "$(grep -E '^umdlab: bpfilter.ko symbols|^GUEST cycle' <<<"$OUT")"
-fi
-if [ "$(grep -c '^#0 .*shutdown_umh' <<<"$OUT")" = 5 ] && [ "$(grep -c '^#1 .* in fini_umh' <<<"$OUT")" = 5 ] &&
-   ! grep -q '^#[012] .*?? ' <<<"$OUT"; then
-	pass e-backtrace-module-names
-else
-	fail e-backtrace-module-names "backtraces through bpfilter.ko frames must name them (shutdown_umh <- fini_umh), never '??'" \
-		"$(grep '^#[0-2] ' <<<"$OUT" | head -6)"
-fi
-addrs=$(grep -c '^umdlab: bpfilter.ko symbols loaded @0x[0-9a-f]*$' <<<"$OUT")
-expect_eq e-symbols-per-load 5 "$addrs" "module symbols must load at each of the 5 loads (do_init_module)"
-expect_eq e-symbols-removed 5 "$(grep -c '^umdlab: bpfilter.ko symbols removed$' <<<"$OUT")" \
-	"module symbols must go at each of the 5 unloads (free_module)"
-mods=$(for i in 1 2 3 4 5; do guest "cycle-$i" | cut -d' ' -f2; done | paste -sd' ')
-syms=$(sed -n 's/^umdlab: bpfilter.ko symbols loaded @\(0x[0-9a-f]*\)$/\1/p' <<<"$OUT" | paste -sd' ')
-if [ "$(sed 's/0x0*/0x/g' <<<"$mods")" = "$syms" ]; then
-	pass e-symbols-at-load-address
-else
-	fail e-symbols-at-load-address "symbols must be loaded at the address the guest's /proc/modules shows" "guest: $mods" "gdb:   $syms"
-fi
-check e-forks-rearmed "the driver restarts (host forks of the kernel process) must have re-armed breakpoints" \
-	out_matches '^forks of the kernel process seen [1-9][0-9]*, breakpoint locations re-armed [1-9]'
-expect_eq e-no-lx-symbols-loop 0 "$(grep -c 'refreshing all symbols' <<<"$OUT")" \
-	"module symbol loading must not loop the way lx-symbols does on UML"
+cycles_session() {
+	session cycles 'for i in 1 2 3 4 5; do
+		modprobe bpfilter || exit 1
+		kill -9 $(pidof bpfilter_umh); iptables-legacy -vnL >/dev/null 2>&1
+		for j in 1 2 3; do ls / >/dev/null; cat /proc/uptime >/dev/null; done
+		echo "GUEST cycle-$i $(pidof bpfilter_umh) $(awk "\$1==\"bpfilter\" {print \$6}" /proc/modules)"
+		rmmod bpfilter || exit 1
+	done
+	sleep 0.1' "$tmp/cycles.gdb"
 
-# ---- umd-trace: the timeline of a restart -------------------------------------
+	hits=$(sed -n 's/^MARK e-hit //p' <<<"$OUT" | paste -sd' ')
+	cycles=$(for i in 1 2 3 4 5; do guest "cycle-$i" | cut -d' ' -f1; done | paste -sd' ')
+	[ "$(off e)" = 1 ] && cycles="$cycles 0"
+	if [ "$(wc -w <<<"$hits")" = 5 ] && [ "$hits" = "$cycles" ]; then
+		pass e-module-breakpoint-every-cycle
+	else
+		fail e-module-breakpoint-every-cycle "a breakpoint in bpfilter.ko set before it loads must hit in every rmmod (5), with that cycle's driver as tgid" \
+			"hits (tgid): '$hits'" "drivers:     '$cycles'" "$(grep -E '^umdlab: bpfilter.ko symbols|^GUEST cycle' <<<"$OUT")"
+	fi
+	if [ "$(grep -c '^#0 .*shutdown_umh' <<<"$OUT")" = 5 ] && [ "$(grep -c '^#1 .* in fini_umh' <<<"$OUT")" = 5 ] &&
+	   ! grep -q '^#[012] .*?? ' <<<"$OUT"; then
+		pass e-backtrace-module-names
+	else
+		fail e-backtrace-module-names "backtraces through bpfilter.ko frames must name them (shutdown_umh <- fini_umh), never '??'" \
+			"$(grep '^#[0-2] ' <<<"$OUT" | head -6)"
+	fi
+	addrs=$(grep -c '^umdlab: bpfilter.ko symbols loaded @0x[0-9a-f]*$' <<<"$OUT")
+	expect_eq e-symbols-per-load 5 "$addrs" "module symbols must load at each of the 5 loads (do_init_module)"
+	expect_eq e-symbols-removed 5 "$(grep -c '^umdlab: bpfilter.ko symbols removed$' <<<"$OUT")" \
+		"module symbols must go at each of the 5 unloads (free_module)"
+	mods=$(for i in 1 2 3 4 5; do guest "cycle-$i" | cut -d' ' -f2; done | paste -sd' ')
+	syms=$(sed -n 's/^umdlab: bpfilter.ko symbols loaded @\(0x[0-9a-f]*\)$/\1/p' <<<"$OUT" | paste -sd' ')
+	if [ "$(sed 's/0x0*/0x/g' <<<"$mods")" = "$syms" ]; then
+		pass e-symbols-at-load-address
+	else
+		fail e-symbols-at-load-address "symbols must be loaded at the address the guest's /proc/modules shows" "guest: $mods" "gdb:   $syms"
+	fi
+	check e-forks-rearmed "the driver restarts (host forks of the kernel process) must have re-armed breakpoints" \
+		out_matches '^forks of the kernel process seen [1-9][0-9]*, breakpoint locations re-armed [1-9]'
+	expect_eq e-no-lx-symbols-loop 0 "$(grep -c 'refreshing all symbols' <<<"$OUT")" \
+		"module symbol loading must not loop the way lx-symbols does on UML"
+}
+bpfilter_or_skip host-clean-after-cycles e-module-breakpoint-every-cycle \
+	e-backtrace-module-names e-symbols-per-load e-symbols-removed \
+	e-symbols-at-load-address e-forks-rearmed e-no-lx-symbols-loop &&
+	cycles_session
+
+# ---- umd-trace: the timeline of a bpfilter restart ----------------------------
 cat > "$tmp/trace.gdb" <<'EOF'
 source PRELUDE
 t umd-trace on
@@ -316,20 +484,28 @@ t run
 t umd-trace
 EOF
 sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/trace.gdb"
-session trace 'modprobe bpfilter; kill -9 $(pidof bpfilter_umh); iptables-legacy -L >/dev/null 2>&1; echo "GUEST umh $(pidof bpfilter_umh)"; rmmod bpfilter' \
-	"$tmp/trace.gdb"
-timeline=$(sed -n '/^>>> umd-trace$/,$p' <<<"$OUT" | grep '^#')
-order=$(awk '{e = substr($0, 18, 23); gsub(/^ +| +$/, "", e); print e}' <<<"$timeline" | paste -sd' ')
-want='module init umd_load_blob start_umh fork_usermode_driver umd_setup umd_cleanup bpfilter_mbox_request thread_group_exited bpfilter_umh_cleanup start_umh fork_usermode_driver umd_setup umd_cleanup'
-if [[ "$order" == "$want"* ]] && grep -q "umd_setup .* in the new task pid $(guest umh) " <<<"$timeline"; then
-	pass trace-timeline
-else
-	fail trace-timeline "umd-trace must log load, launch, the exited driver noticed, cleanup and relaunch in order, without stopping" \
-		"got:  $order" "want: $want ..." "$timeline"
-fi
+
+trace_session() {
+	session trace 'modprobe bpfilter; kill -9 $(pidof bpfilter_umh); iptables-legacy -L >/dev/null 2>&1; echo "GUEST umh $(pidof bpfilter_umh)"; rmmod bpfilter' \
+		"$tmp/trace.gdb"
+	timeline=$(sed -n '/^>>> umd-trace$/,$p' <<<"$OUT" | grep '^#')
+	order=$(awk '{e = substr($0, 18, 23); gsub(/^ +| +$/, "", e); print e}' <<<"$timeline" | paste -sd' ')
+	want='module init umd_load_blob start_umh fork_usermode_driver umd_setup umd_cleanup bpfilter_mbox_request thread_group_exited bpfilter_umh_cleanup start_umh fork_usermode_driver umd_setup umd_cleanup'
+	if [[ "$order" == "$want"* ]] && grep -q "umd_setup .* in the new task pid $(guest umh) " <<<"$timeline"; then
+		pass trace-timeline
+	else
+		fail trace-timeline "umd-trace must log load, launch, the exited driver noticed, cleanup and relaunch in order, without stopping" \
+			"got:  $order" "want: $want ..." "$timeline"
+	fi
+}
+bpfilter_or_skip host-clean-after-trace trace-timeline && trace_session
+
+check signals-silent "UML's host signals (SIGSEGV, SIGALRM, SIGIO, SIGCHLD, ...) and its forks must pass without a word in any session" \
+	all_out_lacks '^(Program received signal|\[Detaching after|Thread .* received signal)'
 
 # ---- make gdb on a terminal: console, Ctrl-], quit ----------------------------
-# A pty stands in for the developer's terminal.
+# A pty stands in for the developer's terminal.  The guest loads DRV_MOD
+# (bpfilter, or the sample where there is no bpfilter).
 cat > "$tmp/terminal.py" <<'EOF'
 import os, pty, re, select, sys, time
 
@@ -369,7 +545,7 @@ def step(name, ok):
 start = len(buf)
 step("guest-prompt", expect(rb"umdlab:~# ", 300))
 step("usage-line", b"umdlab: umd-info" in buf)
-os.write(fd, b"modprobe bpfilter; echo MARK-$((40+2))\r")
+os.write(fd, b"modprobe %s; echo MARK-$((40+2))\r" % os.environ["DRV_MOD"].encode())
 step("guest-runs", expect(rb"MARK-42", 120))
 os.write(fd, b"\x1d")
 step("ctrl-bracket-stops", expect(rb"\(gdb\) ", 60))
@@ -395,12 +571,12 @@ if not wp:
     os.waitpid(pid, 0)
 EOF
 umid=g$$-tty
-OUT=$(UMID=$umid CMD= SUPERVISOR="$TOP/scripts/gdb-uml" PTY_LOG="$tmp/tty.out" \
+OUT=$(UMID=$umid CMD= SUPERVISOR="$TOP/scripts/gdb-uml" PTY_LOG="$tmp/tty.out" DRV_MOD=$DRV_MOD \
 	timeout 600 python3 "$tmp/terminal.py" "$TOP/scripts/run-uml" 2>&1)
 if ! grep -q FAILED <<<"$OUT" && [ "$(grep -c '^STEP .* ok$' <<<"$OUT")" = 7 ]; then
 	pass make-gdb-terminal
 else
-	fail make-gdb-terminal "make gdb on a terminal: usage line, guest shell, Ctrl-] stops in gdb without reaching the guest, continue gives the console back, quit ends it all" \
+	fail make-gdb-terminal "make gdb on a terminal: usage line, guest shell (modprobe $DRV_MOD), Ctrl-] stops in gdb without reaching the guest, umd-info shows the driver running, continue gives the console back, quit ends it all" \
 		"$OUT" "$(tail -c 1500 "$tmp/tty.out" 2>/dev/null)"
 fi
 if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -e "$UMLDIR/$umid" ]; then
@@ -418,7 +594,7 @@ else
 fi
 
 umid=g$$-attach
-UMID=$umid CMD='modprobe bpfilter; echo "GUEST umh $(pidof bpfilter_umh)"; sleep 6; echo GUEST after-detach' \
+UMID=$umid CMD="modprobe $DRV_MOD; echo \"GUEST umh \$(pidof $DRV_PROC)\"; sleep 6; echo GUEST after-detach" \
 	TIMEOUT=120 "$TOP/scripts/run-uml" > "$tmp/attach-guest.out" 2>&1 &
 inst=$!
 for _ in $(seq 100); do grep -q 'GUEST umh' "$tmp/attach-guest.out" && break; sleep 0.1; done
@@ -433,10 +609,10 @@ printf '%s\n' "$OUT" > "$tmp/attach.out"
 wait "$inst"; inst_rc=$?
 OUT_GUEST=$(cat "$tmp/attach-guest.out")
 g=$(sed -n 's/^GUEST umh //p' <<<"$OUT_GUEST")
-if [ -n "$g" ] && [ "$(mark attach-tgid)" = "$g" ] && grep -q '^bpfilter .*bpfilter.ko' <<<"$OUT"; then
+if [ -n "$g" ] && [ "$(mark attach-tgid)" = "$g" ] && grep -q "^$DRV_MOD .*/$DRV_MOD.ko" <<<"$OUT"; then
 	pass attach-sees-driver
 else
-	fail attach-sees-driver "make attach must load the running kernel's module symbols and see its driver" "guest: $g" "$OUT"
+	fail attach-sees-driver "make attach must load the running kernel's module symbols ($DRV_MOD.ko) and see its driver ($DRV_PROC)" "guest: $g" "$OUT"
 fi
 if [ $inst_rc -eq 0 ] && grep -q '^GUEST after-detach' <<<"$OUT_GUEST"; then
 	pass attach-detach-unharmed
