@@ -47,6 +47,36 @@ out_lacks() { ! grep -qE -- "$1" <<<"$OUT"; }
 
 done_testing() { [ "$TAP_FAILED" -eq 0 ]; }
 
+# bpfilter left the kernel in 6.8 (BASE=6.12).  NO_BPFILTER is empty when
+# the kernel under test (BLD) has it, else the reason its tests skip;
+# bpfilter_or_skip NAME... is true with bpfilter, and without it reports
+# NAME... (the tests the caller would run) as skipped.
+if grep -qx 'CONFIG_BPFILTER=y' "${BLD:-/nonexistent}/.config" 2>/dev/null; then
+	NO_BPFILTER=
+else
+	NO_BPFILTER="no bpfilter in this kernel (removed upstream in 6.8)"
+fi
+bpfilter_or_skip() {
+	local t
+	[ -z "$NO_BPFILTER" ] && return 0
+	for t in "$@"; do skip "$t" "$NO_BPFILTER"; done
+	return 1
+}
+
+# shmfiles: /dev/shm's entries.  orphan_shm BEFORE: the entries new since
+# BEFORE (an earlier shmfiles) that no process has open or mapped, i.e.
+# left behind; one in use belongs to an instance still running (another
+# group with JOBS=2, another make).
+shmfiles() { ls -A /dev/shm 2>/dev/null | sort; }
+orphan_shm() {
+	local f
+	for f in $(comm -13 <(echo "$1") <(shmfiles)); do
+		grep -qsF "/dev/shm/$f" /proc/[0-9]*/maps && continue
+		ls -l /proc/[0-9]*/fd 2>/dev/null | grep -qF "/dev/shm/$f" && continue
+		echo "$f"
+	done | paste -sd' '
+}
+
 # guest_run CMD...: boot the test instance, run CMD in it.  Sets OUT (the
 # command's output), RC (exit status) and LOG (console log path).  Needs
 # the Makefile's RUN_ENV in the environment.

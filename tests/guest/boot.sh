@@ -8,10 +8,8 @@
 
 plan 25
 
-# bpfilter left the kernel in 6.8 (BASE=6.12): its checks are skipped
-# there; tests/guest/sample.sh covers the UMD API with the sample driver.
-BPFILTER=$(grep -x 'CONFIG_BPFILTER=y' "${BLD:-/nonexistent}/.config" 2>/dev/null)
-NO_BPFILTER="no bpfilter in this kernel (removed upstream in 6.8)"
+# Without bpfilter (BASE=6.12) its checks are skipped (lib.sh's
+# bpfilter_or_skip); tests/guest/sample.sh covers the UMD API there.
 
 # This instance's slirp: the wrapper (scripts/slirp) runs with the
 # instance's UMDLAB_SLIRP_LOG in its environment.  Other instances (JOBS=2,
@@ -22,17 +20,6 @@ slirps() {
 		tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null |
 			grep -qxF "UMDLAB_SLIRP_LOG=$RUNDIR/$1/slirp.log" && echo "$p"
 	done
-}
-shmfiles() { ls -A /dev/shm 2>/dev/null | sort; }
-# A new /dev/shm file no process has open or mapped: left behind.  One
-# that is in use belongs to an instance still running.
-orphan_shm() {
-	local f
-	for f in $(comm -13 <(echo "$1") <(shmfiles)); do
-		grep -qsF "/dev/shm/$f" /proc/[0-9]*/maps && continue
-		ls -l /proc/[0-9]*/fd 2>/dev/null | grep -qF "/dev/shm/$f" && continue
-		echo "$f"
-	done | paste -sd' '
 }
 
 # boot NAME CMD: guest_run plus the host-clean invariant for that boot.
@@ -65,16 +52,13 @@ boot rootfs 'iptables-legacy -V; modprobe -V; modinfo -n bpfilter; touch /etc/x 
 check iptables-legacy-runs "iptables-legacy must run in the guest and be the legacy variant" \
 	out_matches 'iptables v.* \(legacy\)'
 check kmod-runs "kmod's modprobe must run in the guest" out_matches '^kmod version'
-if [ -n "$BPFILTER" ]; then
+bpfilter_or_skip bpfilter-module-present &&
 	check bpfilter-module-present "modinfo must find bpfilter.ko under /lib/modules/\$(uname -r)" \
 		out_matches '/bpfilter\.ko$'
-else
-	skip bpfilter-module-present "$NO_BPFILTER"
-fi
 check root-read-only "the root filesystem must be read-only (shared by instances, kept pristine)" \
 	out_lacks root-writable
 
-if [ -n "$BPFILTER" ]; then
+if bpfilter_or_skip host-clean-after-bpfilter bpfilter-umh-started iptables-after-bpfilter; then
 	boot bpfilter 'modprobe bpfilter || exit 1
 logged=$(dmesg | sed -n "s/.*Loaded bpfilter_umh pid \([0-9]*\).*/\1/p" | tail -1)
 echo "logged=$logged running=$(pidof bpfilter_umh)"
@@ -88,10 +72,6 @@ iptables-legacy -vnL >/dev/null && echo iptables-ok'
 	fi
 	check iptables-after-bpfilter "iptables-legacy -vnL must work with bpfilter loaded (stub driver, netfilter fallback)" \
 		out_has_line iptables-ok
-else
-	skip host-clean-after-bpfilter "$NO_BPFILTER"
-	skip bpfilter-umh-started "$NO_BPFILTER"
-	skip iptables-after-bpfilter "$NO_BPFILTER"
 fi
 
 token=umdlab-$$-$RANDOM

@@ -49,22 +49,13 @@ plan 34
 WRONG=${GDB_TEST_WRONG:-}
 off() { case ",$WRONG," in *",$1,"*) echo 1 ;; *) echo 0 ;; esac; }
 
-# bpfilter is in the kernel or not at all (CONFIG_BPFILTER is a bool).
-if grep -qx 'CONFIG_BPFILTER=y' "$BLD/.config" 2>/dev/null; then
+# bpfilter is in the kernel or not at all (CONFIG_BPFILTER is a bool;
+# lib.sh's NO_BPFILTER and bpfilter_or_skip).
+if [ -z "$NO_BPFILTER" ]; then
 	BPFILTER=1 DRV_MOD=bpfilter DRV_PROC=bpfilter_umh
 else
 	BPFILTER=0 DRV_MOD=umd_sample DRV_PROC=umd_sample_user
 fi
-NO_BPFILTER="no bpfilter in this kernel (removed upstream in 6.8)"
-
-# bpfilter_or_skip NAME...: true with bpfilter; without, NAME... (the
-# tests the caller would run) are reported as skipped.
-bpfilter_or_skip() {
-	local t
-	[ "$BPFILTER" = 1 ] && return 0
-	for t in "$@"; do skip "$t" "$NO_BPFILTER"; done
-	return 1
-}
 
 mkdir -p "$W/test"
 tmp=$(mktemp -d "$W/test/gdb.XXXXXX")

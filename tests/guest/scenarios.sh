@@ -174,16 +174,13 @@ done
 sel=$(for s in $SCENARIOS_ALL; do case " $sel " in *" $s "*) echo "$s" ;; esac; done)
 c_sel=$(for s in $sel; do case " $C_SCENARIOS " in *" $s "*) echo "$s" ;; esac; done | paste -sd,)
 want_pidfd=$(grep -qx pidfd <<<"$sel" && echo 1)
-# bpfilter left the kernel in 6.8 (BASE=6.12): the UMD scenarios, all
-# about bpfilter's driver, are skipped there and need no guest; the pidfd
-# selftests run.  tests/guest/sample.sh covers the UMD API on any base.
-NO_BPFILTER=
-if ! grep -qx 'CONFIG_BPFILTER=y' "${BLD:-/nonexistent}/.config" 2>/dev/null; then
-	NO_BPFILTER="no bpfilter in this kernel (removed upstream in 6.8)"
-	c_sel=
-fi
 
 . "$TOP/tests/lib.sh"
+
+# Without bpfilter (BASE=6.12, lib.sh's NO_BPFILTER) the UMD scenarios,
+# all about bpfilter's driver, are skipped and need no guest; the pidfd
+# selftests run.  tests/guest/sample.sh covers the UMD API on any base.
+[ -n "$NO_BPFILTER" ] && c_sel=
 
 plan $(($(wc -w <<<"$sel") + 2))
 
@@ -245,7 +242,6 @@ pidfd_cmd() {
 	echo 'dmesg > $D/dmesg.txt'
 }
 
-shmfiles() { ls -A /dev/shm 2>/dev/null | sort; }
 m0=$(shmfiles)
 umids= logs=() guest_err=
 
@@ -504,12 +500,8 @@ for u in $umids; do
 	pgrep -f "umid=$u( |\$)" >/dev/null && left="$left UML processes with umid=$u;"
 	[ -e "$UMLDIR/$u" ] && left="$left $UMLDIR/$u still exists;"
 done
-for f in $(comm -13 <(echo "$m0") <(shmfiles)); do
-	if ! grep -qsF "/dev/shm/$f" /proc/[0-9]*/maps &&
-	   ! ls -l /proc/[0-9]*/fd 2>/dev/null | grep -qF "/dev/shm/$f"; then
-		left="$left /dev/shm/$f left behind;"
-	fi
-done
+orphans=$(orphan_shm "$m0")
+[ -n "$orphans" ] && left="$left /dev/shm files left behind: $orphans;"
 if [ -z "$left" ]; then
 	pass host-clean
 else
