@@ -11,6 +11,10 @@
 #   scenarios.sh --scan LOG...
 #                            the kernel-log scan alone: new splats in LOGs
 #                            (console logs or dmesg output), exit 1 if any
+#   scenarios.sh --pidfd-report PROGRAM TAP RC
+#                            the verdict on one recorded pidfd selftest
+#                            run (TODO rules: pidfd_needs), exit 1 if it
+#                            failed
 #
 # Environment: COUNT (cycles of every cycle scenario), FLAVOUR, APPEND,
 # GUEST_TIMEOUT, UMDLAB_BREAK (sabotage switches, to prove a check can
@@ -146,6 +150,114 @@ scan_logs() {
 	}' "$@"
 }
 
+# ---- the pidfd selftests' verdicts --------------------------------------------
+#
+# What tools/testing/selftests/pidfd/config asks for and the kernel
+# lacks.  A test case that needs a missing option (by its source: the
+# namespaces it or its fixture unshares or clones) fails for the
+# configuration's sake, not the kernel code's: its failure is reported as
+# TODO, naming the option, and becomes strict once the kernel has it.
+# Every other case of the same program stays strict.
+#
+# pidfd_needs PROGRAM CASE: the options CASE (as its TAP line names it;
+# empty: a case a bail-out left unrun, or any case of a program that is
+# not split by case) needs.
+pidfd_needs() {
+	case $1 in
+	pidfd_test) echo CONFIG_PID_NS ;;		# unshare(CLONE_NEWPID)
+	pidfd_fdinfo_test) echo CONFIG_PID_NS ;;	# clone(CLONE_NEWPID)
+	# The current_nsset fixture's children clone CLONE_NEWUSER and
+	# CLONE_NEWPID and unshare CLONE_NEWTIME, which UML cannot have
+	# (TIME_NS depends on GENERIC_VDSO_TIME_NS, which arch/um does not
+	# select): every current_nsset case fails in its setup.
+	# global.setns_einval (setns on a memfd) needs none of them.
+	pidfd_setns_test)
+		case $2 in
+		current_nsset.*) echo CONFIG_USER_NS CONFIG_PID_NS CONFIG_TIME_NS ;;
+		esac ;;
+	esac
+}
+cfg_missing() {
+	local o
+	for o in "$@"; do
+		grep -qx "$o=y" "${BLD:-/nonexistent}/.config" 2>/dev/null || echo "$o"
+	done | paste -sd' '
+}
+
+# pidfd_report N PROGRAM TAP RC: PROGRAM's TAP (file TAP) nested as
+# subtest N, with its result line; RC is its exit status (empty: none).
+# A failing case whose needed options (pidfd_needs) the kernel lacks
+# carries "# TODO needs ..."; the program's result is TODO only when
+# every failing case is.  Returns 1 when the program failed.
+pidfd_report() {
+	local n=$1 t=$2 tap=$3 rc=$4 line case need strict=0 todo=0 todo_needs= planned ran k
+	echo "        # Subtest: $t"
+	if [ "$rc" = 0 ] || [ "$rc" = 4 ] || [ "$rc" = 124 ] || [ "$rc" = 143 ] || [ -z "$rc" ]; then
+		sed 's/^/        /' "$tap" 2>/dev/null
+	else
+		# Its TAP as printed; a failing case that needs a missing
+		# option carries the TODO, and so does a "Bail out!" when the
+		# program as a whole needs one (else ktap would count it).
+		while IFS= read -r line; do
+			case $line in
+			"not ok "[0-9]*)
+				# One with a directive of its own is ktap's to judge.
+				[[ "$line" == *" # "* ]] && { printf '        %s\n' "$line"; continue; }
+				case=$(sed -E 's/^not ok [0-9]+ ?//' <<<"$line")
+				need=$(cfg_missing $(pidfd_needs "$t" "$case"))
+				if [ -n "$need" ]; then
+					line="$line # TODO needs $need"
+					todo=$((todo + 1)) todo_needs="$todo_needs $need"
+				else
+					strict=$((strict + 1))
+				fi ;;
+			"Bail out! "*)
+				need=$(cfg_missing $(pidfd_needs "$t" ""))
+				if [ -n "$need" ]; then
+					line="# ${line} (TODO: needs $need)"
+					todo_needs="$todo_needs $need"
+				else
+					strict=$((strict + 1))
+				fi ;;
+			esac
+			printf '        %s\n' "$line"
+		done < <(cat "$tap" 2>/dev/null)
+		# The planned cases the program never reported (a bail-out, a
+		# crash): TODO only when any case of the program would be.
+		planned=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$tap" 2>/dev/null | head -1)
+		ran=$(grep -cE '^(not )?ok [0-9]+' "$tap" 2>/dev/null)
+		need=$(cfg_missing $(pidfd_needs "$t" ""))
+		for ((k = ${ran:-0} + 1; k <= ${planned:-0}; k++)); do
+			if [ -n "$need" ]; then
+				echo "        not ok $k not run: the program ended early # TODO needs $need"
+				todo=$((todo + 1)) todo_needs="$todo_needs $need"
+			else
+				echo "        not ok $k not run: the program ended early"
+				strict=$((strict + 1))
+			fi
+		done
+	fi
+	case $rc in
+	0) echo "    ok $n $t" ;;
+	4) echo "    ok $n $t # SKIP the selftest skipped itself (exit 4, KSFT_SKIP)" ;;
+	124|143) echo "    # $t: timed out after 120 s"; echo "    not ok $n $t"; return 1 ;;
+	"") echo "    # $t: no exit status: it never ran or the guest ended${pidfd_err:+ ($pidfd_err)}"
+	    echo "    not ok $n $t"; return 1 ;;
+	*)
+		echo "    # $t: exit status $rc"
+		todo_needs=$(tr ' ' '\n' <<<"$todo_needs" | awk 'NF && !seen[$0]++' | paste -sd' ')
+		if [ "$strict" = 0 ] && [ "$todo" -gt 0 ]; then
+			echo "    not ok $n $t # TODO needs $todo_needs, which this kernel's config lacks$(grep -q CONFIG_TIME_NS <<<"$todo_needs" && echo " (UML cannot have CONFIG_TIME_NS)")"
+		else
+			[ "$todo" -gt 0 ] && echo "    # $t: $todo failing cases need $todo_needs (TODO), $strict do not"
+			[ "$todo" = 0 ] && [ "$strict" = 0 ] && echo "    # $t: no failing case in its TAP"
+			echo "    not ok $n $t"
+			return 1
+		fi ;;
+	esac
+	return 0
+}
+
 # ---- command line -------------------------------------------------------------
 
 case "${1:-}" in
@@ -156,9 +268,15 @@ case "${1:-}" in
 	shift
 	scan_logs "$@"
 	exit $? ;;
+--pidfd-report)
+	# The verdict on one recorded pidfd selftest run (BLD's .config):
+	# scenarios.sh --pidfd-report PROGRAM TAP RC.
+	[ $# -eq 4 ] || { echo "usage: scenarios.sh --pidfd-report PROGRAM TAP RC" >&2; exit 2; }
+	pidfd_report 1 "$2" "$3" "$4"
+	exit $? ;;
 "") ;;
 *)
-	echo "usage: scenarios.sh [--list | --scan LOG...]" >&2
+	echo "usage: scenarios.sh [--list | --scan LOG... | --pidfd-report PROGRAM TAP RC]" >&2
 	exit 2 ;;
 esac
 
@@ -407,28 +525,6 @@ done
 
 # ---- pidfd: the kernel's own selftests, each nested as a subtest ---------------
 
-# What tools/testing/selftests/pidfd/config asks for and the kernel
-# lacks.  A program that needs a missing option (by its source: the
-# namespaces it unshares or clones) fails for the configuration's sake,
-# not the kernel code's: its failure is reported as TODO, naming the
-# option, and becomes strict once the kernel has it.
-pidfd_needs() {
-	case $1 in
-	pidfd_test) echo CONFIG_PID_NS ;;		# unshare(CLONE_NEWPID)
-	pidfd_fdinfo_test) echo CONFIG_PID_NS ;;	# clone(CLONE_NEWPID)
-	# CLONE_NEWUSER, setns; and its fixture's child unshares
-	# CLONE_NEWTIME, which UML cannot have (TIME_NS depends on
-	# GENERIC_VDSO_TIME_NS, which arch/um does not select).
-	pidfd_setns_test) echo CONFIG_USER_NS CONFIG_PID_NS CONFIG_TIME_NS ;;
-	esac
-}
-cfg_missing() {
-	local o
-	for o in "$@"; do
-		grep -qx "$o=y" "${BLD:-/nonexistent}/.config" 2>/dev/null || echo "$o"
-	done | paste -sd' '
-}
-
 if [ -n "$want_pidfd" ]; then
 	n=0 bad=0
 	ksft_cfg=$(sed -n 's/=y$//p' "$SRC/tools/testing/selftests/pidfd/config" 2>/dev/null)
@@ -438,40 +534,7 @@ if [ -n "$want_pidfd" ]; then
 	echo "    1..$(wc -w <<<"$PIDFD_TESTS")"
 	for t in $PIDFD_TESTS; do
 		n=$((n + 1))
-		rc=$(cat "$pidfd_ctl/pidfd.$t.rc" 2>/dev/null)
-		need=$(cfg_missing $(pidfd_needs $t))
-		echo "        # Subtest: $t"
-		# Its TAP as printed; with a missing option, its failures
-		# carry the TODO too and a "Bail out!" becomes a diagnostic
-		# (else ktap would count them).
-		if [ -n "$need" ] && [ "$rc" != 0 ]; then
-			sed "s/^\(not ok [0-9]*.*\)\$/\1 # TODO needs $need/
-			     s/^Bail out! \(.*\)/# Bail out! \1 (TODO: needs $need)/
-			     s/^/        /" "$pidfd_ctl/pidfd.$t.tap" 2>/dev/null
-			# The planned tests a bail-out left unrun.
-			planned=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$pidfd_ctl/pidfd.$t.tap" 2>/dev/null | head -1)
-			ran=$(grep -cE '^(not )?ok [0-9]+' "$pidfd_ctl/pidfd.$t.tap" 2>/dev/null)
-			for ((k = ${ran:-0} + 1; k <= ${planned:-0}; k++)); do
-				echo "        not ok $k not run: the program bailed out # TODO needs $need"
-			done
-		else
-			sed 's/^/        /' "$pidfd_ctl/pidfd.$t.tap" 2>/dev/null
-		fi
-		case $rc in
-		0) echo "    ok $n $t" ;;
-		4) echo "    ok $n $t # SKIP the selftest skipped itself (exit 4, KSFT_SKIP)" ;;
-		124|143) echo "    # $t: timed out after 120 s"; echo "    not ok $n $t"; bad=1 ;;
-		"") echo "    # $t: no exit status: it never ran or the guest ended${pidfd_err:+ ($pidfd_err)}"
-		    echo "    not ok $n $t"; bad=1 ;;
-		*)
-			echo "    # $t: exit status $rc"
-			if [ -n "$need" ]; then
-				echo "    not ok $n $t # TODO needs $need, which this kernel's config lacks$(grep -q CONFIG_TIME_NS <<<"$need" && echo " (UML cannot have CONFIG_TIME_NS)")"
-			else
-				echo "    not ok $n $t"
-				bad=1
-			fi ;;
-		esac
+		pidfd_report $n $t "$pidfd_ctl/pidfd.$t.tap" "$(cat "$pidfd_ctl/pidfd.$t.rc" 2>/dev/null)" || bad=1
 	done
 	if [ $bad = 0 ]; then pass pidfd; else fail pidfd "a pidfd selftest failed (its TAP above)"; fi
 fi
