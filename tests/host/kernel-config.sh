@@ -39,11 +39,21 @@ sleep 1
 expect_eq unchanged-no-reconfig "$before" "$(stat -c %Y.%y "$bld/.config")" \
 	"unchanged fragments must not rewrite .config (it would make Kbuild redo work)"
 
+# The changed fragment asks for an option nothing else turns on (no
+# default, no select; unlike, say, CONFIG_BPF, which CONFIG_NET selects):
+# it is in .config only if the change was applied.
+opt=CONFIG_DEBUG_NOTIFIERS
+had=$(grep -E "^(# )?$opt[= ]" "$bld/.config")
 cp "$TOP/uml-config/base.config" "$tmp/base.config"
-echo 'CONFIG_BPF=y' >> "$tmp/base.config"
+echo "$opt=y" >> "$tmp/base.config"
 "$TOP/scripts/kernel-config" "$SRC" "$bld" "$tmp/base.config" >/dev/null 2>&1
-check changed-reconfig "a changed fragment must be applied (CONFIG_BPF=y in .config)" \
-	grep -qx 'CONFIG_BPF=y' "$bld/.config"
+got=$(grep -E "^(# )?$opt[= ]" "$bld/.config")
+if [ "$had" = "# $opt is not set" ] && [ "$got" = "$opt=y" ]; then
+	pass changed-reconfig
+else
+	fail changed-reconfig "a changed fragment must be applied: $opt=y, off with base.config alone, must be in .config after it is added" \
+		"with base.config: ${had:-absent}" "with the changed fragment: ${got:-absent}"
+fi
 # A later fragment overrides an earlier one (merge_config.sh's order).
 printf '# CONFIG_MAGIC_SYSRQ is not set\n' > "$tmp/override.config"
 out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" "$tmp/override.config" 2>&1); rc=$?
