@@ -2,7 +2,7 @@
 /*
  * umdlab-run - run one User Mode Linux instance and leave the host clean
  *
- *   umdlab-run [-t SECS] [-l LOGFILE] [-i] [-m] [-u UMLDIR/UMID]
+ *   umdlab-run [-t SECS] [-l LOGFILE] [-i] [-m] [-u UMLDIR/UMID] [-p PID]...
  *              -- PROGRAM [ARGS...]
  *
  * A UML kernel is an ordinary host process, but it does not die tidily.
@@ -21,6 +21,10 @@
  *    the supervisor, which then tears the whole instance down;
  *  - copies the console to stdout and a log, watching it for a kernel
  *    panic and, with -m, for the exit status the guest's init reports;
+ *  - ends the instance when the make that started it is gone (killed
+ *    alone, with SIGKILL or SIGTERM: make passes neither on to the
+ *    supervisor): it watches every ancestor named make, and each -p PID
+ *    (which must be an ancestor), through pidfds;
  *  - at every end kills and reaps all its descendants, restores the
  *    terminal and removes the instance directory.
  *
@@ -70,11 +74,13 @@
 #define TAIL_LINES	20
 #define LINE_CAP	512
 #define MAX_PROCS	16384
+#define MAX_OWNERS	16
+#define OWNER_POLL_MS	500	/* without pidfds: how often to look */
 
 enum end { END_EXITED, END_TIMEOUT, END_PANIC, END_SIGNAL, END_SETUP };
 
 static const char usage[] =
-	"usage: umdlab-run [-t SECS] [-l LOGFILE] [-i] [-m] [-u UMLDIR/UMID] -- PROGRAM [ARGS...]";
+	"usage: umdlab-run [-t SECS] [-l LOGFILE] [-i] [-m] [-u UMLDIR/UMID] [-p PID]... -- PROGRAM [ARGS...]";
 static const char panic_str[] = "Kernel panic - not syncing";
 static const char marker_str[] = "umdlab: exit status ";
 
@@ -83,6 +89,15 @@ static const char *opt_log;
 static bool opt_interactive, opt_marker;
 static char *inst_dir;			/* UMLDIR/UMID */
 static const char *inst_umid;
+
+/*
+ * The processes whose end ends the instance: the make ancestors, -p PIDs.
+ * A pidfd (-1 without one) pins each; owner_gone is the one that ended.
+ */
+static pid_t owners[MAX_OWNERS];
+static int owner_fds[MAX_OWNERS];
+static unsigned int n_owners;
+static pid_t owner_gone;
 
 static pid_t self_pid, child_pid;
 static bool child_exited;
@@ -388,6 +403,93 @@ static pid_t read_ppid(pid_t pid)
 	return ppid;
 }
 
+/* Is pid an ancestor of this process? */
+static bool is_ancestor(pid_t pid)
+{
+	pid_t p = getppid();
+	int depth;
+
+	for (depth = 0; p > 0 && depth < 4096; depth++) {
+		if (p == pid)
+			return true;
+		if (p == 1)
+			break;
+		p = read_ppid(p);
+	}
+	return false;
+}
+
+/* Is /proc/PID/comm make (or gmake)? */
+static bool is_make(pid_t pid)
+{
+	char path[64], comm[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return !strcmp(comm, "make") || !strcmp(comm, "gmake");
+}
+
+/*
+ * Watch pid, an ancestor.  Its pidfd becomes readable when it exits;
+ * without pidfds (before Linux 5.3) the ancestry is looked at every half
+ * second: an ancestor that is gone is no longer in it.
+ */
+static void add_owner(pid_t pid)
+{
+	unsigned int i;
+
+	for (i = 0; i < n_owners; i++)
+		if (owners[i] == pid)
+			return;
+	if (n_owners == MAX_OWNERS)
+		return;
+	owners[n_owners] = pid;
+	owner_fds[n_owners] = syscall(SYS_pidfd_open, pid, 0);
+	if (owner_fds[n_owners] >= 0)
+		fcntl(owner_fds[n_owners], F_SETFD, FD_CLOEXEC);
+	n_owners++;
+}
+
+static void find_make_ancestors(void)
+{
+	pid_t p = getppid();
+	int depth;
+
+	for (depth = 0; p > 1 && depth < 4096; depth++) {
+		if (is_make(p))
+			add_owner(p);
+		p = read_ppid(p);
+	}
+}
+
+/* Has an owner gone?  Sets owner_gone. */
+static bool owners_gone(void)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	unsigned int i;
+
+	for (i = 0; i < n_owners && !owner_gone; i++) {
+		if (owner_fds[i] >= 0) {
+			pfd.fd = owner_fds[i];
+			if (poll(&pfd, 1, 0) > 0)
+				owner_gone = owners[i];
+		} else if (!is_ancestor(owners[i])) {
+			owner_gone = owners[i];
+		}
+	}
+	return owner_gone;
+}
+
 /*
  * SIGKILL pid, found in parent's children list.  The pidfd pins the
  * process, and the ppid check proves it is still that descendant and not
@@ -596,7 +698,11 @@ static void __noreturn finish(enum end why)
 	if (why == END_SETUP) {
 		code = EXIT_SETUP;
 	} else if (why == END_SIGNAL) {
-		msg(hung_up ? "the terminal hung up" : "interrupted");
+		if (owner_gone)
+			msg("process %d, which started this instance, is gone",
+			    owner_gone);
+		else
+			msg(hung_up ? "the terminal hung up" : "interrupted");
 		code = EXIT_INTR;
 	} else if (panic_at >= 0) {
 		msg("kernel panic");
@@ -627,10 +733,11 @@ static void parse_options(int argc, char **argv)
 {
 	char what[64], *end;
 	size_t len;
+	long pid;
 	int c;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+t:l:imu:h")) != -1) {
+	while ((c = getopt(argc, argv, "+t:l:imu:p:h")) != -1) {
 		switch (c) {
 		case 't':
 			errno = 0;
@@ -658,11 +765,28 @@ static void parse_options(int argc, char **argv)
 			if (!*inst_umid || len > PATH_MAX - 16)
 				bad_usage("-u needs UMLDIR/UMID");
 			break;
+		case 'p':
+			errno = 0;
+			pid = strtol(optarg, &end, 10);
+			if (optarg[0] < '1' || optarg[0] > '9' || *end ||
+			    errno || pid > INT_MAX)
+				bad_usage("-p needs a process id");
+			if (n_owners == MAX_OWNERS)
+				bad_usage("too many -p");
+			/* Not (or no longer) an ancestor: it is gone. */
+			if (!is_ancestor(pid)) {
+				msg("process %ld, which started this instance, is gone",
+				    pid);
+				exit(EXIT_INTR);
+			}
+			add_owner(pid);
+			break;
 		case 'h':
 			printf("%s\n", usage);
 			exit(0);
 		default:
-			if (optopt == 't' || optopt == 'l' || optopt == 'u')
+			if (optopt == 't' || optopt == 'l' || optopt == 'u' ||
+			    optopt == 'p')
 				snprintf(what, sizeof(what),
 					 "option -%c needs an argument", optopt);
 			else
@@ -734,25 +858,35 @@ static enum end supervise(long long t_end)
 
 	for (;;) {
 		/* fd 0 is only watched for a hangup; UML reads it. */
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[3 + MAX_OWNERS] = {
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = out_fd, .events = POLLIN },
 			{ .fd = tty_saved ? 0 : -1, .events = 0 },
 		};
+		long long step = 60000;
+		unsigned int i;
 
 		check_children();
 		if (child_exited)
 			return END_EXITED;
+		if (owners_gone())
+			return END_SIGNAL;
 		due = deadline(t_end, &why);
 		now = now_ms();
 		if (due >= 0 && now >= due)
 			return why;
+		for (i = 0; i < n_owners; i++) {
+			pfd[3 + i].fd = owner_fds[i];
+			pfd[3 + i].events = POLLIN;
+			if (owner_fds[i] < 0)
+				step = OWNER_POLL_MS;
+		}
 		/* Long timeouts are waited for in steps: poll takes int ms. */
-		if (due < 0 || due > now + 60000)
-			due = now + 60000;
+		if (due < 0 || due > now + step)
+			due = now + step;
 		if (out_fd < 0)
 			pfd[1].fd = -1;
-		if (poll(pfd, 3, due - now) < 0 &&
+		if (poll(pfd, 3 + n_owners, due - now) < 0 &&
 		    errno != EINTR) {
 			msg("poll: %s", strerror(errno));
 			return END_SETUP;
@@ -786,6 +920,7 @@ int main(int argc, char **argv)
 	}
 	parse_options(argc, argv);
 	self_pid = getpid();
+	find_make_ancestors();
 
 	/* Make sure the pipes below do not land on fds 0..2. */
 	do {

@@ -245,6 +245,62 @@ for sig in INT TERM; do
 	report "SIG$sig to the supervisor leaves no process and exits 130"
 done
 
+# The make that started the instance goes away alone (SIGKILL, or a
+# SIGTERM make passes only to the shell it runs): the instance ends.  A
+# shell named make stands in for make; it starts the supervisor and
+# waits, as make does.
+ln -s "$(command -v bash)" "$tmp/make"
+for sig in KILL TERM; do
+	rm -f "$tmp/sup-pid"
+	"$tmp/make" -c '"$1" -m -- "$2/hang" >"$3/out" 2>"$3/err" & echo $! >"$3/sup-pid"; wait' \
+		make "$R" "$FAKE" "$tmp" &
+	mk=$!
+	for _ in $(seq 100); do
+		[ "$(wc -l 2>/dev/null <"$FAKE_PIDS")" = 2 ] && [ -s "$tmp/sup-pid" ] &&
+			grep -q "login: " "$tmp/out" && break
+		sleep 0.05
+	done
+	sup=$(cat "$tmp/sup-pid" 2>/dev/null)
+	echo "$sup" >>"$all_pids"
+	expect_has out "login: "
+	t0=${EPOCHREALTIME/./}
+	kill -"$sig" "$mk"
+	wait "$mk" 2>/dev/null
+	for _ in $(seq 100); do
+		[ -n "$sup" ] && kill -0 "$sup" 2>/dev/null || break
+		sleep 0.05
+	done
+	ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+	[ -n "$sup" ] && kill -0 "$sup" 2>/dev/null && fail "SIG$sig to make: supervisor still running after 5 s"
+	expect_time 0 3000
+	kill_ours "$sup"
+	expect_has err "umdlab-run: process $mk, which started this instance, is gone"
+	expect_gone 2
+	report "SIG$sig to the make that started it ends the instance"
+done
+
+# -p PID: PID must be an ancestor; once it is gone, so is the instance.
+sleep 30 &
+other=$!
+run -p "$other" -- "$FAKE/exit-with" 0
+kill "$other"
+wait "$other" 2>/dev/null
+expect_rc 130
+expect_has err "umdlab-run: process $other, which started this instance, is gone"
+[ -s "$FAKE_PIDS" ] && fail "the program was started"
+report "-p: a process that is not an ancestor is gone: exit 130, nothing started"
+
+bash -c '"$1" -p $$ -m -- "$2/hang" >"$3/out" 2>"$3/err" & sleep 1' \
+	owner "$R" "$FAKE" "$tmp"
+for _ in $(seq 100); do
+	[ "$(wc -l 2>/dev/null <"$FAKE_PIDS")" = 2 ] || break
+	kill -0 $(cat "$FAKE_PIDS") 2>/dev/null || break
+	sleep 0.05
+done
+expect_has err "which started this instance, is gone"
+expect_gone 2
+report "-p PID: the instance ends when PID does"
+
 # The running instance is this shell.
 mkdir -p "$tmp/uml/live"
 live=$$
