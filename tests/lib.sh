@@ -89,3 +89,73 @@ guest_run() {
 	LOG=$RUNDIR/$umid/console.log
 	LAST_UMID=$umid
 }
+
+# ---- what a run leaves behind: processes, by session or process group --------
+#
+# A background command of a script starts with SIGINT ignored, and a
+# process of a run can outlive it, reparented to init, with a command
+# line that names nothing of the project: only its session (and process
+# group) still say whose it is.  proc_table prints "PID PPID PGID SID
+# STATE" for every process; my_sid is this shell's session.
+proc_table() {
+	local f l p
+	for f in /proc/[0-9]*/stat; do
+		{ read -r l < "$f"; } 2>/dev/null || continue
+		p=${f#/proc/} l=${l##*) }
+		# shellcheck disable=SC2086 # the fields of /proc/PID/stat
+		set -- $l
+		echo "${p%/stat} $2 $3 $4 $1"
+	done
+}
+my_sid() { local l; read -r l < /proc/$BASHPID/stat; l=${l##*) }; set -- $l; echo "$4"; }
+
+# background CMD...: CMD in the background, as `CMD &`, but with SIGINT
+# and SIGQUIT at their defaults (bash starts a background command with
+# both ignored, so a Ctrl-C would not end it); $! is its pid.
+background() { ( trap - INT QUIT; exec "$@" ) & }
+
+# host_leftovers: this session's processes that nothing running owns any
+# more (session_leftovers), as one line for a host-clean diagnostic.
+host_leftovers() {
+	local l
+	l=$(session_leftovers "$(my_sid)")
+	[ -n "$l" ] && echo " processes of this session left behind (by session, whatever their command line): $(paste -sd';' <<<"$l");"
+}
+
+# session_leftovers SID / group_leftovers PGID: the live processes of
+# that session or process group that are not this shell, one of its
+# ancestors, or descended from one of its ancestors in that session: a
+# run's processes that no running part of it still owns.  For a session
+# this shell is not in (a `setsid make ...` it started and waited for)
+# that is every process left in it.  One "PID ARGS" line each.
+session_leftovers() { _leftovers 4 "$1"; }
+group_leftovers() { _leftovers 3 "$1"; }
+_leftovers() {
+	local self=$BASHPID p
+	for p in $(proc_table | awk -v field="$1" -v id="$2" -v self="$self" '
+		{ pp[$1] = $2; grp[$1] = $3; sid[$1] = $4; st[$1] = $5
+		  if ($(field - 0) == id) { member[$1] = 1; sess = $4 } }
+		END {
+			for (p = self; p in pp; p = pp[p]) {
+				if (sid[p] == sess)
+					own[p] = 1
+				if (p == 1)
+					break
+			}
+			for (p in member) {
+				if (st[p] == "Z")
+					continue
+				for (q = p; (q in pp) && !(q in own) && q != 1; q = pp[q])
+					;
+				if (!(q in own))
+					print p
+			}
+		}'); do
+		echo "$p $(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | cut -c1-120)"
+	done
+}
+
+# session_pids SID / group_pids PGID: the live processes of session SID
+# or process group PGID, one pid a line.
+session_pids() { proc_table | awk -v id="$1" '$4 == id && $5 != "Z" { print $1 }'; }
+group_pids() { proc_table | awk -v id="$1" '$3 == id && $5 != "Z" { print $1 }'; }

@@ -149,7 +149,8 @@ usage_case "-o without a file is bad usage" -o
 # test" feeds it a run that lasts minutes and a result shown only at EOF
 # is no use to someone watching.
 mkfifo "$tmp/fifo"
-"$bin" < "$tmp/fifo" > "$tmp/stream" &
+# (SIGINT back, which a background command starts without.)
+(trap - INT QUIT; exec "$bin" < "$tmp/fifo" > "$tmp/stream") &
 pid=$!
 exec {to}> "$tmp/fifo"
 printf 'TAP version 13\n1..2\nok 1 - first\n' >&"$to"

@@ -34,6 +34,7 @@ boot() {
 	orphans=$(orphan_shm "$m0")
 	[ -n "$orphans" ] && left="$left new /dev/shm files nobody uses: $orphans;"
 	[ -e "$UMLDIR/$LAST_UMID" ] && left="$left $UMLDIR/$LAST_UMID still exists;"
+	left="$left$(host_leftovers)"
 	if [ -z "$left" ]; then
 		pass "host-clean-after-$name"
 	else
@@ -76,7 +77,7 @@ fi
 
 token=umdlab-$$-$RANDOM
 port_file=$(mktemp)
-"$HOSTBIN/loopback-token" "$token" 60 > "$port_file" &
+background "$HOSTBIN/loopback-token" "$token" 60 > "$port_file"
 server=$!
 for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
 port=$(cat "$port_file")
@@ -102,7 +103,7 @@ rm -f "$SHARE/$name"
 
 # A second instance with a running instance's UMID is refused.
 umid=t$$-dup
-UMID=$umid CMD='sleep 5' "$TOP/scripts/run-uml" >/dev/null 2>&1 &
+UMID=$umid CMD='sleep 5' background "$TOP/scripts/run-uml" >/dev/null 2>&1
 first=$!
 for _ in $(seq 100); do [ -S "$UMLDIR/$umid/mconsole" ] && break; sleep 0.1; done
 out=$(UMID=$umid CMD='true' "$TOP/scripts/run-uml" 2>&1); rc=$?
@@ -128,23 +129,25 @@ if out_has_line "job control 1" && out_lacks '^not-interrupted'; then
 else
 	fail tty-ctrl-c "the guest shell must have job control and Ctrl-C must interrupt its foreground command" "$(tail -n 8 <<<"$OUT")"
 fi
-if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -n "$(slirps "$umid")" ]; then
-	fail host-clean-after-tty "an interactive instance must leave nothing behind"
+left=$(host_leftovers)
+if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -n "$(slirps "$umid")" ] || [ -n "$left" ]; then
+	fail host-clean-after-tty "an interactive instance must leave nothing behind:$left"
 else
 	pass host-clean-after-tty
 fi
 
 # make halt stops an instance through its mconsole, and leaves no trace.
 umid=t$$-halt
-UMID=$umid CMD='sleep 60' "$TOP/scripts/run-uml" >/dev/null 2>&1 &
+UMID=$umid CMD='sleep 60' background "$TOP/scripts/run-uml" >/dev/null 2>&1
 inst=$!
 for _ in $(seq 100); do [ -S "$UMLDIR/$umid/mconsole" ] && break; sleep 0.1; done
 "$TOP/scripts/halt-uml" "$UMLDIR" "$umid"
 check halt-stops "make halt must end the instance (via uml_mconsole halt)" \
 	timeout 20 tail --pid="$inst" -f /dev/null
 wait "$inst" 2>/dev/null
-if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -e "$UMLDIR/$umid" ]; then
-	fail host-clean-after-halt "a halted instance must leave no process and no $UMLDIR/$umid"
+left=$(host_leftovers)
+if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -e "$UMLDIR/$umid" ] || [ -n "$left" ]; then
+	fail host-clean-after-halt "a halted instance must leave no process and no $UMLDIR/$umid:$left"
 else
 	pass host-clean-after-halt
 fi

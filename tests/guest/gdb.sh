@@ -111,6 +111,7 @@ session() {
 	left=
 	pgrep -f "umid=$umid( |\$)" >/dev/null && left="$left processes with umid=$umid;"
 	[ -e "$UMLDIR/$umid" ] && left="$left $UMLDIR/$umid still exists;"
+	left="$left$(host_leftovers)"
 	if [ -z "$left" ] && [ "$RC" != 124 ]; then
 		pass "host-clean-after-$name"
 	else
@@ -570,8 +571,9 @@ else
 	fail make-gdb-terminal "make gdb on a terminal: usage line, guest shell (modprobe $DRV_MOD), Ctrl-] stops in gdb without reaching the guest, umd-info shows the driver running, continue gives the console back, quit ends it all" \
 		"$OUT" "$(tail -c 1500 "$tmp/tty.out" 2>/dev/null)"
 fi
-if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -e "$UMLDIR/$umid" ]; then
-	fail host-clean-after-terminal "leaving gdb must leave no UML process and no $UMLDIR/$umid"
+left=$(host_leftovers)
+if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -e "$UMLDIR/$umid" ] || [ -n "$left" ]; then
+	fail host-clean-after-terminal "leaving gdb must leave no UML process and no $UMLDIR/$umid:$left"
 else
 	pass host-clean-after-terminal
 fi
@@ -586,7 +588,7 @@ fi
 
 umid=g$$-attach
 UMID=$umid CMD="modprobe $DRV_MOD; echo \"GUEST umh \$(pidof $DRV_PROC)\"; sleep 6; echo GUEST after-detach" \
-	TIMEOUT=120 "$TOP/scripts/run-uml" > "$tmp/attach-guest.out" 2>&1 &
+	TIMEOUT=120 background "$TOP/scripts/run-uml" > "$tmp/attach-guest.out" 2>&1
 inst=$!
 for _ in $(seq 100); do grep -q 'GUEST umh' "$tmp/attach-guest.out" && break; sleep 0.1; done
 cat > "$tmp/attach.gdb" <<EOF

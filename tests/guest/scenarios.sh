@@ -386,7 +386,11 @@ boot_start() {
 	BOOT_N=$((BOOT_N + 1))
 	umid=scn$$-$BOOT_N
 	printf -v "umid_$1" %s "$umid"
+	# A background subshell of a script starts with SIGINT and SIGQUIT
+	# ignored, and so would the supervisor: a Ctrl-C would leave the
+	# instance running.  They get their defaults back.
 	(
+		trap - INT QUIT
 		start=$(date +%s.%N)
 		UMID=$umid NET=none APPEND=$2 CMD=$3 TIMEOUT=$GUEST_TIMEOUT \
 			"$TOP/scripts/run-uml" >/dev/null 2>&1
@@ -401,15 +405,21 @@ boot_start() {
 	# for the report.
 	# Its output goes nowhere and its sleep dies with it: nothing may
 	# hold this group's stdout (a pipe to tee) open after the group.
+	# It ends with its group on any signal (a Ctrl-C is a SIGINT, which
+	# its sleep and timeout, started in the background or in a process
+	# group of their own, would not get), and takes them with it.
 	(
+		kids=
+		trap 'kill $kids 2>/dev/null; exit 0' INT TERM HUP QUIT
 		sleep $((GUEST_TIMEOUT > 90 ? GUEST_TIMEOUT - 45 : GUEST_TIMEOUT / 2)) &
-		sleeper=$!
-		trap 'kill $sleeper 2>/dev/null; exit 0' TERM
-		wait $sleeper
+		kids=$!
+		wait $kids
 		pid=$(cat "$UMLDIR/$umid/pid" 2>/dev/null) || exit 0
 		kill -0 "$pid" 2>/dev/null || exit 0
 		timeout 40 gdb -q -batch -nx -p "$pid" -ex "bt 40" "$LINUX" \
-			> "$RUNDIR/$umid/stall-backtrace.txt" 2>&1
+			> "$RUNDIR/$umid/stall-backtrace.txt" 2>&1 &
+		kids=$!
+		wait $kids
 	) >/dev/null 2>&1 </dev/null &
 	printf -v "watchpid_$1" %s "$!"
 }
@@ -565,6 +575,9 @@ for u in $umids; do
 done
 orphans=$(orphan_shm "$m0")
 [ -n "$orphans" ] && left="$left /dev/shm files left behind: $orphans;"
+# Whatever the boots started that no running process of this session
+# owns any more (reparented to init), whatever its command line.
+left="$left$(host_leftovers)"
 if [ -z "$left" ]; then
 	pass host-clean
 else
