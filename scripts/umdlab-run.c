@@ -23,8 +23,8 @@
  *    panic and, with -m, for the exit status the guest's init reports;
  *  - ends the instance when the make that started it is gone (killed
  *    alone, with SIGKILL or SIGTERM: make passes neither on to the
- *    supervisor): it watches every ancestor named make, and each -p PID
- *    (which must be an ancestor), through pidfds;
+ *    supervisor): it watches every ancestor named make, each -p PID and
+ *    $UMDLAB_MAKE_PID (which must be ancestors), through pidfds;
  *  - at every end kills and reaps all its descendants, restores the
  *    terminal and removes the instance directory.
  *
@@ -460,6 +460,16 @@ static void add_owner(pid_t pid)
 	n_owners++;
 }
 
+/* Watch pid, which must be an ancestor: one that is not has gone. */
+static void watch_owner(long pid)
+{
+	if (pid <= 0 || pid > INT_MAX || !is_ancestor(pid)) {
+		msg("process %ld, which started this instance, is gone", pid);
+		exit(EXIT_INTR);
+	}
+	add_owner(pid);
+}
+
 static void find_make_ancestors(void)
 {
 	pid_t p = getppid();
@@ -773,13 +783,7 @@ static void parse_options(int argc, char **argv)
 				bad_usage("-p needs a process id");
 			if (n_owners == MAX_OWNERS)
 				bad_usage("too many -p");
-			/* Not (or no longer) an ancestor: it is gone. */
-			if (!is_ancestor(pid)) {
-				msg("process %ld, which started this instance, is gone",
-				    pid);
-				exit(EXIT_INTR);
-			}
-			add_owner(pid);
+			watch_owner(pid);
 			break;
 		case 'h':
 			printf("%s\n", usage);
@@ -911,6 +915,7 @@ int main(int argc, char **argv)
 	long long t_end = -1;
 	sigset_t mask, oldmask;
 	unsigned int i;
+	const char *env;
 	ssize_t r;
 
 	/* Orphans of UML must come to us, not to init. */
@@ -921,6 +926,14 @@ int main(int argc, char **argv)
 	parse_options(argc, argv);
 	self_pid = getpid();
 	find_make_ancestors();
+	/*
+	 * The make a test run started under (tests/run): after a kill of
+	 * make, the run's later instances find no make among their
+	 * ancestors any more, and end at once.
+	 */
+	env = getenv("UMDLAB_MAKE_PID");
+	if (env && *env)
+		watch_owner(strtol(env, NULL, 10));
 
 	/* Make sure the pipes below do not land on fds 0..2. */
 	do {

@@ -106,8 +106,10 @@ expect_gone() {
 echo "TAP version 13"
 
 # Slow (10 s), so it runs in the background while the others go on: the
-# guest reports, but the power-off hangs.
+# guest reports, but the power-off hangs.  With SIGINT back (a background
+# subshell starts with it ignored): a Ctrl-C must end it too.
 (
+	trap - INT QUIT
 	t0=${EPOCHREALTIME/./}
 	FAKE_PIDS=$tmp/grace-pids timeout --foreground -s KILL 20 \
 		"$R" -m -- "$FAKE/detach" 5 hang \
@@ -283,17 +285,21 @@ done
 sleep 30 &
 other=$!
 run -p "$other" -- "$FAKE/exit-with" 0
-kill "$other"
-wait "$other" 2>/dev/null
 expect_rc 130
 expect_has err "umdlab-run: process $other, which started this instance, is gone"
 [ -s "$FAKE_PIDS" ] && fail "the program was started"
-report "-p: a process that is not an ancestor is gone: exit 130, nothing started"
+UMDLAB_MAKE_PID=$other run -- "$FAKE/exit-with" 0
+expect_rc 130
+[ -s "$FAKE_PIDS" ] && fail "the program was started (UMDLAB_MAKE_PID)"
+kill "$other"
+wait "$other" 2>/dev/null
+report "-p, UMDLAB_MAKE_PID: a process that is not an ancestor is gone: exit 130, nothing started"
 
 bash -c '"$1" -p $$ -m -- "$2/hang" >"$3/out" 2>"$3/err" & sleep 1' \
 	owner "$R" "$FAKE" "$tmp"
 for _ in $(seq 100); do
 	[ "$(wc -l 2>/dev/null <"$FAKE_PIDS")" = 2 ] || break
+	# shellcheck disable=SC2046 # a list of pids
 	kill -0 $(cat "$FAKE_PIDS") 2>/dev/null || break
 	sleep 0.05
 done
