@@ -109,6 +109,22 @@ proc_table() {
 }
 my_sid() { local l; read -r l < /proc/$BASHPID/stat; l=${l##*) }; set -- $l; echo "$4"; }
 
+# alive PID: PID runs (exists and is no zombie).  make_ancestor: the
+# nearest ancestor named make, or nothing.
+alive() {
+	local l
+	{ read -r l < "/proc/$1/stat"; } 2>/dev/null || return 1
+	l=${l##*) }
+	[ "${l%% *}" != Z ]
+}
+make_ancestor() {
+	local p=$PPID
+	while [ "${p:-0}" -gt 1 ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" != make ]; do
+		p=$(awk '{ sub(/.*\) /, ""); print $2 }' "/proc/$p/stat" 2>/dev/null)
+	done
+	[ "${p:-0}" -gt 1 ] && echo "$p"
+}
+
 # background CMD...: CMD in the background, as `CMD &`, but with SIGINT
 # and SIGQUIT at their defaults (bash starts a background command with
 # both ignored, so a Ctrl-C would not end it); $! is its pid.
