@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@localhost GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@localhost
 
-plan 12
+plan 15
 
 # The synthetic base.
 mkdir -p "$tmp/linux-source-9.9/kernel"
@@ -50,6 +50,7 @@ n=$(grep -c '\.patch$' "$P/series")
 expect_eq export-writes-series 2 "$n" "export must write one patch per commit after the base and list them in series"
 
 tree_before=$(git -C "$T" rev-parse 'HEAD^{tree}')
+log_of_dev=$(git -C "$T" log --format='%an <%ae> %ad %s' umdlab-base..HEAD)
 head_before=$(git -C "$T" rev-parse HEAD)
 "$KT" prepare "$tmp/base.tar.xz" "$P" "$T" >/dev/null 2>&1
 expect_eq prepare-in-sync-is-noop "$head_before" "$(git -C "$T" rev-parse HEAD)" \
@@ -59,8 +60,33 @@ rm -rf "$T"
 "$KT" prepare "$tmp/base.tar.xz" "$P" "$T" >/dev/null 2>&1
 expect_eq roundtrip-tree-hash "$tree_before" "$(git -C "$T" rev-parse 'HEAD^{tree}' 2>/dev/null)" \
 	"export -> remove tree -> prepare must give the identical git tree"
-expect_eq roundtrip-commit-hash "$head_before" "$(git -C "$T" rev-parse HEAD 2>/dev/null)" \
-	"the rebuilt commits must be identical too (fixed base identity, committer date = author date)"
+log_of() { git -C "$1" log --format='%an <%ae> %ad %s' umdlab-base..HEAD 2>/dev/null; }
+expect_eq roundtrip-commits "$log_of_dev" "$(log_of "$T")" \
+	"the rebuilt commits must keep each patch's author, date and subject"
+head_rebuilt=$(git -C "$T" rev-parse HEAD 2>/dev/null)
+
+# Another user, with no git identity at all (empty HOME, no system or
+# global config, and git told not to guess one): the tree still builds,
+# with the same commit ids.
+mkdir -p "$tmp/home"
+out=$(env -u GIT_AUTHOR_NAME -u GIT_AUTHOR_EMAIL -u GIT_COMMITTER_NAME -u GIT_COMMITTER_EMAIL -u EMAIL \
+	HOME="$tmp/home" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null \
+	GIT_CONFIG_PARAMETERS="'user.useconfigonly=true'" \
+	"$KT" prepare "$tmp/base.tar.xz" "$P" "$tmp/tree2" 2>&1); rc=$?
+expect_eq no-identity-prepare 0 "$rc" "a user without a git identity must get the patched tree (the commits use umdlab's fixed identity): $out"
+expect_eq no-identity-same-commits "$head_rebuilt" "$(git -C "$tmp/tree2" rev-parse HEAD 2>/dev/null)" \
+	"two users must get the same commit ids from the same series (fixed committer, committer date = author date)"
+
+# A patch file git am cannot read at all: git's own reason, not a conflict.
+mkdir -p "$tmp/badp"
+echo 'this is not a patch' > "$tmp/badp/0001-garbage.patch"
+echo 0001-garbage.patch > "$tmp/badp/series"
+out=$("$KT" prepare "$tmp/base.tar.xz" "$tmp/badp" "$tmp/tree3" 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -q 'git am .*0001-garbage.patch failed: ' <<<"$out" && ! grep -q 'does not apply' <<<"$out"; then
+	pass git-am-reason-shown
+else
+	fail git-am-reason-shown "a git am failure that is not a conflict must say git's reason, exit 2" "rc=$rc: $out"
+fi
 
 # A dirty tree is never touched when the patch set changes.
 echo '# a comment' >> "$P/series"
