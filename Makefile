@@ -27,6 +27,14 @@ endif
 
 # ---- inputs, validated: bad input is one line and exit status 2 ------------
 
+# work/ must stay its owner's: root in another user's checkout only
+# installs packages, and a work/ the caller cannot write stops here
+# (scripts/check-owner says what to do).
+OWNER_PROBLEM := $(shell $(TOP)/scripts/check-owner $(W) $(MAKECMDGOALS))
+ifneq ($(OWNER_PROBLEM),)
+  $(error $(OWNER_PROBLEM))
+endif
+
 BASES := 6.1 6.12
 ifeq ($(filter $(BASE),$(BASES)),)
   $(error umdlab: unknown BASE '$(BASE)'; known: $(BASES))
@@ -125,7 +133,7 @@ endif
 
 HOST_CFLAGS  := -O2 -Wall -Wextra -Werror
 GUEST_CFLAGS := -O2 -Wall -Wextra -static
-HOST_TOOLS   := umdlab-run ktap kbuild-progress
+HOST_TOOLS   := umdlab-run ktap kbuild-progress kbuild-cc blob-check
 GUEST_PROGS  := umdlab-init lib/bench/restart-latency
 
 $(HOSTBIN)/%: $(TOP)/scripts/%.c
@@ -179,7 +187,7 @@ endif
 config: tree
 	$(Q)$(TOP)/scripts/kernel-config $(SRC) $(BLD) $(FRAG_FILES)
 
-kernel: config $(HOSTBIN)/kbuild-progress
+kernel: config $(HOSTBIN)/kbuild-progress $(HOSTBIN)/kbuild-cc $(HOSTBIN)/blob-check
 	$(Q)IF_STALE=$(IF_STALE) $(TOP)/scripts/kernel-build $(SRC) $(BLD) $(HOSTBIN)/kbuild-progress
 
 rootfs: kernel guest-progs
@@ -197,11 +205,11 @@ endif
 SHARE ?= $(W)/share
 RUN_ENV = LINUX=$(LINUX) ROOTFS=$(ROOTFS) MEM=$(MEM) NET=$(NET) UMID=$(UMID) \
 	SHARE=$(SHARE) APPEND='$(subst ','\'',$(value APPEND))' RUNDIR=$(W)/run UMLDIR=$(W)/uml \
-	SUPERVISOR=$(HOSTBIN)/umdlab-run TIMEOUT=$(TIMEOUT)
+	SUPERVISOR=$(HOSTBIN)/umdlab-run BLOBCHECK=$(HOSTBIN)/blob-check TIMEOUT=$(TIMEOUT)
 
 # run-uml builds only what is missing or stale (see scripts/kernel-build).
 run-uml: IF_STALE := 1
-run-uml: rootfs $(HOSTBIN)/umdlab-run
+run-uml: rootfs $(HOSTBIN)/umdlab-run $(HOSTBIN)/blob-check
 	$(Q)$(RUN_ENV) CMD='$(subst ','\'',$(value CMD))' $(TOP)/scripts/run-uml
 
 halt:
