@@ -14,6 +14,8 @@
 # until it loads, then follow it from load to load (umdlab.modsyms).  A
 # kernel without bpfilter (6.8 on) gets the UMD interface's points only.
 
+import typing
+
 import gdb
 
 from umdlab import pid as pidmod
@@ -50,14 +52,14 @@ def _umd_detail(info):
 
 # Each describer returns (one-line summary, detail lines for a stop).
 
-def ev_fork():
+def describe_fork():
     info = _arg("info")
     if info is not None:
         umd.note(info, "fork_usermode_driver")
     return "launching " + _umd_brief(info), _umd_detail(info)
 
 
-def ev_setup():
+def describe_setup():
     sub = _arg("info")
     info = None
     if sub is not None:
@@ -69,7 +71,7 @@ def ev_setup():
     return s, ["  new task 0x%x %s" % (utils.ulong(cur), tasks.describe(cur))]
 
 
-def ev_umd_cleanup():
+def describe_umd_cleanup():
     sub = _arg("info")
     rv = int(sub["retval"]) if sub is not None else 0
     return ("exec of the driver %s (retval %d)" %
@@ -77,13 +79,13 @@ def ev_umd_cleanup():
              rv)), []
 
 
-def ev_cleanup_helper():
+def describe_cleanup_helper():
     info = _arg("info")
     return "releasing pipes and tgid of " + _umd_brief(info), \
         _umd_detail(info)
 
 
-def ev_load_blob():
+def describe_load_blob():
     info, ln = _arg("info"), _arg("len")
     if info is not None:
         umd.note(info, "umd_load_blob")
@@ -92,12 +94,12 @@ def ev_load_blob():
         utils.string(info["driver_name"]) if info is not None else "?"), []
 
 
-def ev_unload_blob():
+def describe_unload_blob():
     info = _arg("info")
     return "unmounting the blob of " + _umd_brief(info), _umd_detail(info)
 
 
-def ev_tge():
+def describe_thread_group_exited():
     p = _arg("pid")
     if p is None or utils.ulong(p) == 0:
         return "thread_group_exited(NULL) = true", []
@@ -107,12 +109,12 @@ def ev_tge():
         pidmod.format_pid(p, "  ")
 
 
-def ev_bpf_state():
+def describe_bpfilter_state():
     info = _bpfilter_info()
     return _umd_brief(info), _umd_detail(info)
 
 
-def ev_mbox():
+def describe_mbox_request():
     info = _bpfilter_info()
     if info is None:
         return "bpfilter_ops not found", []
@@ -133,48 +135,63 @@ def ev_mbox():
         what), _umd_detail(info)
 
 
-def ev_mod_init():
+def describe_module_init():
     return "bpfilter.ko init: load blob, start the driver; " + \
         _umd_brief(_bpfilter_info()), []
 
 
-def ev_mod_exit():
+def describe_module_exit():
     return "bpfilter.ko exit: stop the driver, unload the blob; " + \
         _umd_brief(_bpfilter_info()), _umd_detail(_bpfilter_info())
 
 
-# (event, location, groups, describer)
+class Point(typing.NamedTuple):
+    """One point of a driver's life: a breakpoint and what it means."""
+    event: str                  # the name in 'umd #N' lines and the timeline
+    location: str               # the breakpoint location
+    groups: tuple               # the groups (launch, exit, ...) it is in
+    describe: typing.Callable   # () -> (summary, detail lines)
+    bpfilter: bool = False      # net/ipv4/bpfilter or bpfilter.ko: set only
+                                # where the kernel has bpfilter_ops
+
+
 POINTS = [
-    ("fork_usermode_driver", "fork_usermode_driver", "launch restart",
-     ev_fork),
-    ("umd_setup", "umd_setup", "launch restart", ev_setup),
-    ("umd_cleanup", "umd_cleanup", "launch", ev_umd_cleanup),
-    ("umd_load_blob", "umd_load_blob", "launch", ev_load_blob),
-    ("start_umh", "start_umh", "launch restart", ev_bpf_state),
-    ("module init", "load_umh", "launch", ev_mod_init),
-    ("thread_group_exited", "thread_group_exited", "exit restart", ev_tge),
-    ("shutdown_umh", "shutdown_umh", "exit unload", ev_bpf_state),
-    ("umd_cleanup_helper", "umd_cleanup_helper", "exit unload",
-     ev_cleanup_helper),
-    ("bpfilter_umh_cleanup", "bpfilter_umh_cleanup", "exit restart unload",
-     ev_cleanup_helper),
-    ("bpfilter_mbox_request", "bpfilter_mbox_request", "restart", ev_mbox),
-    ("umd_unload_blob", "umd_unload_blob", "unload", ev_unload_blob),
-    ("module exit", "fini_umh", "unload", ev_mod_exit),
+    Point("fork_usermode_driver", "fork_usermode_driver",
+          ("launch", "restart"), describe_fork),
+    Point("umd_setup", "umd_setup", ("launch", "restart"), describe_setup),
+    Point("umd_cleanup", "umd_cleanup", ("launch",), describe_umd_cleanup),
+    Point("umd_load_blob", "umd_load_blob", ("launch",), describe_load_blob),
+    Point("start_umh", "start_umh", ("launch", "restart"),
+          describe_bpfilter_state, bpfilter=True),
+    Point("module init", "load_umh", ("launch",), describe_module_init,
+          bpfilter=True),
+    Point("thread_group_exited", "thread_group_exited", ("exit", "restart"),
+          describe_thread_group_exited),
+    Point("shutdown_umh", "shutdown_umh", ("exit", "unload"),
+          describe_bpfilter_state, bpfilter=True),
+    Point("umd_cleanup_helper", "umd_cleanup_helper", ("exit", "unload"),
+          describe_cleanup_helper),
+    Point("bpfilter_umh_cleanup", "bpfilter_umh_cleanup",
+          ("exit", "restart", "unload"), describe_cleanup_helper,
+          bpfilter=True),
+    Point("bpfilter_mbox_request", "bpfilter_mbox_request", ("restart",),
+          describe_mbox_request, bpfilter=True),
+    Point("umd_unload_blob", "umd_unload_blob", ("unload",),
+          describe_unload_blob),
+    Point("module exit", "fini_umh", ("unload",), describe_module_exit,
+          bpfilter=True),
 ]
 GROUPS = ["launch", "exit", "restart", "unload", "all"]
-# The points that are bpfilter's (net/ipv4/bpfilter, bpfilter.ko)
-BPFILTER = {"start_umh", "module init", "shutdown_umh", "bpfilter_umh_cleanup",
-            "bpfilter_mbox_request", "module exit"}
 
 timeline = []
 
 
-def _event(name, fn):
-    """Record one event; returns (line, details)."""
+def _event(point):
+    """Record one event at POINT; returns (line, details)."""
+    name = point.event
     cur = tasks.current_task()
     try:
-        summary, details = fn()
+        summary, details = point.describe()
     except (gdb.error, gdb.GdbError) as e:
         utils.debug_exc()
         summary, details = "(state unreadable: %s)" % e, []
@@ -192,18 +209,19 @@ def _event(name, fn):
 
 
 class LifecycleBreakpoint(gdb.Breakpoint):
-    def __init__(self, name, spec, fn, stopping):
-        super().__init__(spec, internal=not stopping)
-        self.event, self.fn, self.stopping = name, fn, stopping
+    def __init__(self, point, stopping):
+        super().__init__(point.location, internal=not stopping)
+        self.point, self.stopping = point, stopping
 
     def stop(self):
         try:
             if utils.rehit():
                 return False
-            line, details = _event(self.event, self.fn)
+            line, details = _event(self.point)
         except Exception as e:          # never a traceback from a stop()
             utils.debug_exc()
-            gdb.write("umd %s: cannot describe: %s\n" % (self.event, e))
+            gdb.write("umd %s: cannot describe: %s\n" % (self.point.event,
+                                                          e))
             return self.stopping
         gdb.write(line + "\n")
         if self.stopping and details:
@@ -217,8 +235,8 @@ _traces = []
 
 def _points(group):
     have_bpfilter = bpfilter_ops.get() is not None
-    return [p for p in POINTS if (group == "all" or group in p[2].split())
-            and (have_bpfilter or p[0] not in BPFILTER)]
+    return [p for p in POINTS if (group == "all" or group in p.groups)
+            and (have_bpfilter or not p.bpfilter)]
 
 
 def _delete(lst):
@@ -265,20 +283,21 @@ umd_cleanup_helper, umd_unload_blob."""
             if not _breaks:
                 gdb.write("no umd-break breakpoints\n")
             for bp in _breaks:
-                gdb.write("%d %-22s %s\n" % (bp.number, bp.event,
+                gdb.write("%d %-22s %s\n" % (bp.number, bp.point.event,
                                              "set" if bp.locations
                                              else "pending"))
             return
         if arg not in GROUPS:
             raise gdb.GdbError("umd-break: want one of %s or off" %
                                "|".join(GROUPS))
-        have = {bp.event for bp in _breaks}
-        for name, spec, _g, fn in _points(arg):
-            if name not in have:
-                _breaks.append(LifecycleBreakpoint(name, spec, fn, True))
+        have = {bp.point for bp in _breaks}
+        points = _points(arg)
+        for p in points:
+            if p not in have:
+                _breaks.append(LifecycleBreakpoint(p, True))
         gdb.write("umd-break %s: %s\n" % (arg, ", ".join(
-            "%s (%d)" % (bp.event, bp.number) for bp in _breaks
-            if bp.event in {p[0] for p in _points(arg)})))
+            "%s (%d)" % (bp.point.event, bp.number) for bp in _breaks
+            if bp.point in points)))
 
 
 class UmdTrace(gdb.Command):
@@ -297,9 +316,8 @@ umd-trace         print the timeline recorded so far"""
         arg = arg.strip()
         if arg == "on":
             if not _traces:
-                for name, spec, _g, fn in _points("all"):
-                    _traces.append(LifecycleBreakpoint(name, spec, fn,
-                                                       False))
+                for p in _points("all"):
+                    _traces.append(LifecycleBreakpoint(p, False))
             gdb.write("umd-trace on: %d points\n" % len(_traces))
         elif arg == "off":
             _delete(_traces)

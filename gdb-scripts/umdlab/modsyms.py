@@ -42,7 +42,6 @@ modules_head = utils.CachedSymbol("modules")
 # name -> {"file", "text", "init", "with_init", "sections"}
 loaded = {}
 _ko_index = None
-log_loads = True
 
 
 def build_dir():
@@ -232,7 +231,7 @@ def load(mod, with_init):
                     "init": init_base(mod),
                     "sections": secs}
     # The reload without .init at do_free_init() is not news.
-    if log_loads and (have is None or have["text"] != text):
+    if have is None or have["text"] != text:
         gdb.write("umdlab: %s.ko symbols loaded @0x%x\n" % (name, text))
 
 
@@ -244,7 +243,7 @@ def unload(name, quiet=False):
         _quiet("remove-symbol-file -a 0x%x" % info["text"])
     except gdb.error:
         pass
-    if log_loads and not quiet:
+    if not quiet:
         gdb.write("umdlab: %s.ko symbols removed\n" % name)
 
 

@@ -23,13 +23,14 @@ mount_type = utils.CachedType("struct mount")
 dentry_type = utils.CachedType("struct dentry")
 pipe_type = utils.CachedType("struct pipe_inode_info")
 
-# (label, expression): user mode drivers of the kernels umdlab builds.
-# A module's driver is there while the module's symbols are (modsyms):
-# a static is named by its file, which finds it from any frame.
+# The struct umd_info of the kernels umdlab builds, as expressions (each
+# also its label).  A module's driver is there while the module's symbols
+# are (modsyms): a static is named by its file, which finds it from any
+# frame.
 KNOWN = [
-    ("bpfilter", "bpfilter_ops.info"),      # net/ipv4/bpfilter/sockopt.c, -6.7
-    ("bpf_preload", "umd_ops.info"),        # kernel/bpf/preload, 5.10-5.17
-    ("umd_sample", "'umd_sample_kern.c'::umd"),  # samples/umd (.ko)
+    "bpfilter_ops.info",            # net/ipv4/bpfilter/sockopt.c, -6.7
+    "umd_ops.info",                 # kernel/bpf/preload, 5.10-5.17
+    "'umd_sample_kern.c'::umd",     # samples/umd (umd_sample.ko)
 ]
 # address -> label, for struct umd_info found at run time or added by hand
 found = {}
@@ -194,7 +195,7 @@ def format_umd(info, label=None):
 def known():
     """[(label, struct umd_info *)] for every driver umdlab knows about."""
     res, seen = [], set()
-    for label, expr in KNOWN:
+    for expr in KNOWN:
         try:
             v = gdb.parse_and_eval(expr)
         except gdb.error:

@@ -31,8 +31,6 @@ PASS_SIGNALS = ["SIGSEGV", "SIGUSR1", "SIGALRM", "SIGIO", "SIGWINCH",
 stats = {"forks": 0, "rearmed": 0, "helpers": 0}
 _fork_catch = None
 
-_loc_re = re.compile(r"^\s*-?\d+(?:\.\d+)?\s.*?\s(0x[0-9a-f]+)\s", re.M)
-
 
 def setup_signals():
     for s in PASS_SIGNALS:

@@ -269,10 +269,6 @@ def arg_value(arg, cmd):
         raise gdb.GdbError("%s: cannot evaluate '%s': %s" % (cmd, arg, e))
 
 
-def strip_typedefs(t):
-    return t.strip_typedefs()
-
-
 def as_struct_pointer(val, gtype, what, cmd):
     """VAL as a GTYPE pointer: accepts a GTYPE lvalue or a pointer to it.
 
@@ -305,13 +301,6 @@ def as_struct_pointer(val, gtype, what, cmd):
         raise gdb.GdbError("%s: cannot read %s at 0x%x" %
                            (cmd, what, ulong(val)))
     return val
-
-
-def is_live_target():
-    try:
-        return gdb.selected_inferior().pid != 0
-    except gdb.error:
-        return False
 
 
 def rehit():
