@@ -30,7 +30,11 @@
  *
  * Exit status: with -m the status the guest reported, else 0 if PROGRAM
  * exited 0 and 1 otherwise; 2 setup error, 124 timeout, 125 no status
- * reported (-m), 126 kernel panic, 130 interrupted.
+ * reported (-m), 126 kernel panic, 130 interrupted (the terminal hung up,
+ * the make that started it is gone).  A SIGINT, SIGTERM or SIGHUP ends
+ * it, once the instance is cleaned up, by that same signal: a shell that
+ * runs it sees the command killed by the signal (128+N) and stops too,
+ * where an exit status would let a script go on after a Ctrl-C.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -105,6 +109,7 @@ static int child_code = -1;		/* -1: killed by a signal */
 static int out_fd = -1, log_fd = -1, sig_fd = -1;
 static bool stdout_ok = true;
 static bool hung_up;		/* -i: the user's terminal went away */
+static int end_signo;		/* the signal that ended the run */
 static bool crlf;		/* -i on a terminal: bare LF becomes CRLF */
 
 static bool tty_saved, take_fg;
@@ -730,6 +735,16 @@ static void __noreturn finish(enum end why)
 	} else {
 		code = child_code == 0 ? 0 : 1;
 	}
+	if (end_signo) {
+		sigset_t set;
+
+		fflush(NULL);
+		signal(end_signo, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, end_signo);
+		raise(end_signo);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+	}
 	exit(code);
 }
 
@@ -896,8 +911,10 @@ static enum end supervise(long long t_end)
 			return END_SETUP;
 		}
 		while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
-			if (si.ssi_signo != SIGCHLD)
+			if (si.ssi_signo != SIGCHLD) {
+				end_signo = si.ssi_signo;
 				return END_SIGNAL;
+			}
 		if (out_fd >= 0 && pfd[1].revents)
 			read_output();
 		if (hung_up || (pfd[2].revents & (POLLHUP | POLLERR))) {
