@@ -121,7 +121,7 @@ expect_eq duplicate-first-unharmed 0 "$?" "the refused second start must not dis
 umid=t$$-tty
 out=$( { sleep 2; printf 'sleep 30; echo not-interrupted\n'; sleep 1.5; printf '\003';
 	sleep 0.5; printf 'echo "job control $(set -o | grep -c "monitor.*on")"\n'; sleep 0.5; printf '\004'; } |
-	UMID=$umid timeout 40 script -qec "$TOP/scripts/run-uml" /dev/null 2>&1); rc=$?
+	UMID=$umid timeout --foreground 40 script -qec "$TOP/scripts/run-uml" /dev/null 2>&1); rc=$?
 OUT=$(tr -d '\r' <<<"$out")
 expect_eq tty-shell-exit 0 "$rc" "Ctrl-D in the guest shell must end the instance with status 0"
 if out_has_line "job control 1" && out_lacks '^not-interrupted'; then
@@ -143,7 +143,7 @@ inst=$!
 for _ in $(seq 100); do [ -S "$UMLDIR/$umid/mconsole" ] && break; sleep 0.1; done
 "$TOP/scripts/halt-uml" "$UMLDIR" "$umid"
 check halt-stops "make halt must end the instance (via uml_mconsole halt)" \
-	timeout 20 tail --pid="$inst" -f /dev/null
+	timeout --foreground 20 tail --pid="$inst" -f /dev/null
 wait "$inst" 2>/dev/null
 left=$(host_leftovers)
 if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -e "$UMLDIR/$umid" ] || [ -n "$left" ]; then

@@ -564,7 +564,7 @@ if not wp:
 EOF
 umid=g$$-tty
 OUT=$(UMID=$umid CMD= SUPERVISOR="$TOP/scripts/gdb-uml" PTY_LOG="$tmp/tty.out" DRV_MOD=$DRV_MOD \
-	timeout 600 python3 "$tmp/terminal.py" "$TOP/scripts/run-uml" 2>&1)
+	timeout --foreground 600 python3 "$tmp/terminal.py" "$TOP/scripts/run-uml" 2>&1)
 if ! grep -q FAILED <<<"$OUT" && [ "$(grep -c '^STEP .* ok$' <<<"$OUT")" = 7 ]; then
 	pass make-gdb-terminal
 else
@@ -597,7 +597,7 @@ t printf "MARK attach-tgid %d\n", \$umd_tgid_nr()
 t umd-modules
 t detach
 EOF
-OUT=$(GDB_X=$tmp/attach.gdb BLD=$BLD timeout 120 "$TOP/scripts/gdb-uml" attach "$UMLDIR" "$umid" 2>&1)
+OUT=$(GDB_X=$tmp/attach.gdb BLD=$BLD timeout --foreground 120 "$TOP/scripts/gdb-uml" attach "$UMLDIR" "$umid" 2>&1)
 printf '%s\n' "$OUT" > "$tmp/attach.out"
 wait "$inst"; inst_rc=$?
 OUT_GUEST=$(cat "$tmp/attach-guest.out")
