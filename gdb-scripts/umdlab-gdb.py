@@ -36,4 +36,4 @@ if umdlab.uml.is_uml():
     gdb.write(umdlab.overview.USAGE + "\n")
 else:
     gdb.write("umdlab: no UML kernel symbols loaded; commands registered, "
-              "'umd-uml setup' once they are\n")
+              "'umdlab-uml setup' once they are\n")

@@ -2,10 +2,10 @@
 #
 # umdlab gdb helpers: breakpoints on a user mode driver's life
 #
-#   umd-break launch|exit|restart|unload|all   stop there, print the state
-#   umd-break off                              delete them
-#   umd-trace on|off|clear                     log them without stopping
-#   umd-trace                                  print the timeline so far
+#   umdlab-break launch|exit|restart|unload|all  stop there, print the state
+#   umdlab-break off                             delete them
+#   umdlab-trace on|off|clear                    log them without stopping
+#   umdlab-trace                                 print the timeline so far
 #
 # The points (POINTS below) are the kernel's UMD interface in
 # kernel/usermode_driver.c, thread_group_exited() in kernel/exit.c, the
@@ -248,21 +248,22 @@ def _delete(lst):
     del lst[:]
 
 
-class UmdBreak(gdb.Command):
+class UmdlabBreak(gdb.Command):
     """Stop at the points of a user mode driver's life and show its state.
 
-umd-break launch    umd_load_blob, the module's init, start_umh,
-                    fork_usermode_driver, umd_setup (in the new task),
-                    umd_cleanup
-umd-break exit      thread_group_exited, shutdown_umh, the cleanup helpers
-umd-break restart   bpfilter_mbox_request (where an exited driver is
-                    noticed), thread_group_exited, cleanup, start_umh,
-                    fork_usermode_driver, umd_setup
-umd-break unload    the module's exit, shutdown_umh, cleanup,
-                    umd_unload_blob
-umd-break all       all of them
-umd-break off       delete the breakpoints umd-break made
-umd-break           list them
+umdlab-break launch    umd_load_blob, the module's init, start_umh,
+                       fork_usermode_driver, umd_setup (in the new task),
+                       umd_cleanup
+umdlab-break exit      thread_group_exited, shutdown_umh, the cleanup
+                       helpers
+umdlab-break restart   bpfilter_mbox_request (where an exited driver is
+                       noticed), thread_group_exited, cleanup, start_umh,
+                       fork_usermode_driver, umd_setup
+umdlab-break unload    the module's exit, shutdown_umh, cleanup,
+                       umd_unload_blob
+umdlab-break all       all of them
+umdlab-break off       delete the breakpoints umdlab-break made
+umdlab-break           list them
 
 Each stop prints one 'umd #N ...' line (event, current pid, tgid, comm,
 what happens) and the driver's state.  Breakpoints in bpfilter.ko are
@@ -272,7 +273,7 @@ umd_setup, umd_cleanup, umd_load_blob, thread_group_exited,
 umd_cleanup_helper, umd_unload_blob."""
 
     def __init__(self):
-        super().__init__("umd-break", gdb.COMMAND_BREAKPOINTS)
+        super().__init__("umdlab-break", gdb.COMMAND_BREAKPOINTS)
 
     def invoke(self, arg, from_tty):
         arg = arg.strip()
@@ -281,36 +282,37 @@ umd_cleanup_helper, umd_unload_blob."""
             return
         if not arg:
             if not _breaks:
-                gdb.write("no umd-break breakpoints\n")
+                gdb.write("no umdlab-break breakpoints\n")
             for bp in _breaks:
                 gdb.write("%d %-22s %s\n" % (bp.number, bp.point.event,
                                              "set" if bp.locations
                                              else "pending"))
             return
         if arg not in GROUPS:
-            raise gdb.GdbError("umd-break: want one of %s or off" %
+            raise gdb.GdbError("umdlab-break: want one of %s or off" %
                                "|".join(GROUPS))
         have = {bp.point for bp in _breaks}
         points = _points(arg)
         for p in points:
             if p not in have:
                 _breaks.append(LifecycleBreakpoint(p, True))
-        gdb.write("umd-break %s: %s\n" % (arg, ", ".join(
+        gdb.write("umdlab-break %s: %s\n" % (arg, ", ".join(
             "%s (%d)" % (bp.point.event, bp.number) for bp in _breaks
             if bp.point in points)))
 
 
-class UmdTrace(gdb.Command):
+class UmdlabTrace(gdb.Command):
     """Log a user mode driver's life without stopping.
 
-umd-trace on      every point of 'umd-break all', as breakpoints that print
-                  one line (event, pid, tgid, comm, what happens) and go on
-umd-trace off     remove them (the timeline is kept)
-umd-trace clear   forget the timeline
-umd-trace         print the timeline recorded so far"""
+umdlab-trace on      every point of 'umdlab-break all', as breakpoints that
+                     print one line (event, pid, tgid, comm, what happens)
+                     and go on
+umdlab-trace off     remove them (the timeline is kept)
+umdlab-trace clear   forget the timeline
+umdlab-trace         print the timeline recorded so far"""
 
     def __init__(self):
-        super().__init__("umd-trace", gdb.COMMAND_BREAKPOINTS)
+        super().__init__("umdlab-trace", gdb.COMMAND_BREAKPOINTS)
 
     def invoke(self, arg, from_tty):
         arg = arg.strip()
@@ -318,22 +320,23 @@ umd-trace         print the timeline recorded so far"""
             if not _traces:
                 for p in _points("all"):
                     _traces.append(LifecycleBreakpoint(p, False))
-            gdb.write("umd-trace on: %d points\n" % len(_traces))
+            gdb.write("umdlab-trace on: %d points\n" % len(_traces))
         elif arg == "off":
             _delete(_traces)
         elif arg == "clear":
             del timeline[:]
         elif not arg:
             if not timeline:
-                gdb.write("umd-trace: no events%s\n" % (
-                    "" if _traces else " (umd-trace on to record)"))
+                gdb.write("umdlab-trace: no events%s\n" % (
+                    "" if _traces else " (umdlab-trace on to record)"))
             for r in timeline:
                 gdb.write("#%-4d t=%-9.2f %-22s pid %-5d tgid %-5d %-16s "
                           "%s\n" % (r["n"], r["t"], r["event"], r["pid"],
                                     r["tgid"], r["comm"], r["what"]))
         else:
-            raise gdb.GdbError("umd-trace: usage: umd-trace [on|off|clear]")
+            raise gdb.GdbError("umdlab-trace: usage: umdlab-trace "
+                               "[on|off|clear]")
 
 
-UmdBreak()
-UmdTrace()
+UmdlabBreak()
+UmdlabTrace()

@@ -22,7 +22,7 @@
 # module it already knows loads again -- and on UML it already knows it at
 # its first do_init_module hit, so it loops; see README.md.
 #
-#   umd-modules     the modules the kernel has and the symbol files loaded
+#   umdlab-modules  the modules the kernel has and the symbol files loaded
 
 import atexit
 import os
@@ -332,25 +332,26 @@ def install():
     return True
 
 
-class UmdModules(gdb.Command):
+class UmdlabModules(gdb.Command):
     """List the kernel's modules and the symbol files umdlab loaded for them.
 
-umd-modules         list
-umd-modules sync    (re)load symbols for every module now loaded
+umdlab-modules         list
+umdlab-modules sync    (re)load symbols for every module now loaded
 
 Symbols load by themselves when a module loads (do_init_module), lose
 their .init sections when the kernel frees them (do_free_init) and go
 away when it unloads (free_module)."""
 
     def __init__(self):
-        super().__init__("umd-modules", gdb.COMMAND_FILES)
+        super().__init__("umdlab-modules", gdb.COMMAND_FILES)
 
     def invoke(self, arg, from_tty):
         if arg.strip() == "sync":
             sync()
             return
         if arg.strip():
-            raise gdb.GdbError("umd-modules: usage: umd-modules [sync]")
+            raise gdb.GdbError("umdlab-modules: usage: umdlab-modules "
+                               "[sync]")
         mods = module_list()
         if not mods:
             gdb.write("no modules loaded\n")
@@ -363,4 +364,4 @@ away when it unloads (free_module)."""
                           else "") if info else "no symbols"))
 
 
-UmdModules()
+UmdlabModules()

@@ -4,27 +4,30 @@
 
 import gdb
 
-USAGE = ("umdlab: umd-info | pid-info NR | umd-break launch|exit|restart|"
-         "unload|all | umd-trace on|off | $umd_tgid_nr() $pid_task(p,t); "
-         "Ctrl-] in the guest console stops; 'umdlab' for more")
+USAGE = ("umdlab: umdlab-umd | umdlab-pid NR | umdlab-break launch|exit|"
+         "restart|unload|all | umdlab-trace on|off | $umdlab_umd_tgid_nr() "
+         "$umdlab_pid_task(p,t); Ctrl-] in the guest console stops; "
+         "'umdlab' for more")
 
 
 class Umdlab(gdb.Command):
     """umdlab: user mode drivers on a UML kernel, in the kernel's terms.
 
 Commands (help CMD for each):
-  umd-info [EXPR]      struct umd_info: blob, pipes, tgid, exited?
-  pid-info EXPR|NR     struct pid: numbers, count, tasks per type, waiters
-  umd-break WHAT       stopping breakpoints on the driver's life:
-                       launch, exit, restart, unload, all; off
-  umd-trace on|off     the same points, logged without stopping; 'umd-trace'
-                       prints the timeline
-  umd-modules [sync]   modules and the symbol files loaded for them
-  umd-uml [setup]      the UML instance: pid, time-travel, fork re-arming
+  umdlab-umd [EXPR]       struct umd_info: blob, pipes, tgid, exited?
+  umdlab-pid EXPR|NR      struct pid: numbers, count, tasks per type, waiters
+  umdlab-break WHAT       stopping breakpoints on the driver's life:
+                          launch, exit, restart, unload, all; off
+  umdlab-trace on|off     the same points, logged without stopping;
+                          'umdlab-trace' prints the timeline
+  umdlab-modules [sync]   modules and the symbol files loaded for them
+  umdlab-uml [setup]      the UML instance: pid, time-travel, fork re-arming
 Functions:
-  $pid_task(PID, TYPE)  $find_pid(NR)  $pid_nr(PID)
-  $umd_tgid_nr([INFO])  $thread_group_exited(PID)  $current()
-The kernel's own lx-* commands (lx-ps, lx-dmesg, ...) work as well.
+  $umdlab_pid_task(PID, TYPE)  $umdlab_find_pid(NR [, NS])
+  $umdlab_pid_nr(PID)  $umdlab_thread_group_exited(PID)
+  $umdlab_umd_tgid_nr([INFO])  $umdlab_current()
+Every command is umdlab-*, every function $umdlab_*, as the kernel's
+are lx-* and $lx_* (lx-ps, lx-dmesg, ... work as well).
 Ctrl-] typed on the guest console stops the kernel in gdb (Ctrl-C is the
 guest's: UML's console is raw)."""
 

@@ -2,11 +2,13 @@
 #
 # umdlab gdb helpers: struct pid
 #
-#   pid-info EXPR|NR [NS]   one struct pid: numbers per namespace, refcount,
-#                           tasks per pid type, waiters on wait_pidfd
-#   $pid_task(PID, TYPE)    kernel/pid.c pid_task()
-#   $find_pid(NR [, NS])    kernel/pid.c find_pid_ns(), through the idr
-#   $pid_nr(PID)            pid_nr(): the number in the initial namespace
+#   umdlab-pid EXPR|NR [NS]      one struct pid: numbers per namespace,
+#                                refcount, tasks per pid type, waiters on
+#                                wait_pidfd
+#   $umdlab_pid_task(PID, TYPE)  kernel/pid.c pid_task()
+#   $umdlab_find_pid(NR [, NS])  kernel/pid.c find_pid_ns(), through the idr
+#   $umdlab_pid_nr(PID)          pid_nr(): the number in the initial
+#                                namespace
 #
 # A number is looked up the way find_pid_ns() does it: in the namespace's
 # idr (an xarray), not by scanning the task list.
@@ -290,13 +292,13 @@ def format_pid(pid, indent=""):
     return [indent + line for line in out]
 
 
-class PidInfo(gdb.Command):
+class UmdlabPid(gdb.Command):
     """Show one struct pid the way the kernel sees it.
 
-pid-info NR [NS]   look NR up in init_pid_ns (or pid_namespace NS) the way
-                   find_pid_ns() does: through the namespace's idr
-pid-info EXPR      a struct pid (or pointer to one), a task_struct (its
-                   thread_pid) or an integer expression (a pid number)
+umdlab-pid NR [NS]   look NR up in init_pid_ns (or pid_namespace NS) the
+                     way find_pid_ns() does: through the namespace's idr
+umdlab-pid EXPR      a struct pid (or pointer to one), a task_struct (its
+                     thread_pid) or an integer expression (a pid number)
 
 Prints the level, the number in every namespace from the initial one down,
 the refcount, whether the idr still maps the numbers to this pid, the
@@ -305,30 +307,33 @@ listed first) and the waiters on wait_pidfd (pidfd pollers, and
 shutdown_umh() waiting for the driver to exit)."""
 
     def __init__(self):
-        super().__init__("pid-info", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+        super().__init__("umdlab-pid", gdb.COMMAND_DATA,
+                         gdb.COMPLETE_EXPRESSION)
 
     def invoke(self, arg, from_tty):
-        pid = pid_from_arg(arg, "pid-info")
+        pid = pid_from_arg(arg, "umdlab-pid")
         try:
             gdb.write("\n".join(format_pid(pid)) + "\n")
         except gdb.MemoryError as e:
-            raise gdb.GdbError("pid-info: %s" % e)
+            raise gdb.GdbError("umdlab-pid: %s" % e)
 
 
-class PidTaskFunc(gdb.Function):
+class UmdlabPidTask(gdb.Function):
     """The task attached to a struct pid: kernel/pid.c pid_task().
 
-$pid_task(PID, TYPE): PID is a struct pid * (or a pid number), TYPE one of
-PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, PIDTYPE_SID (or 0..3).  Returns a
-struct task_struct *, NULL when no task is attached or PID is NULL -- as
-the kernel does, so it can be used in breakpoint conditions:
-  break do_exit if $pid_task(bpfilter_ops.info.tgid, PIDTYPE_PID) == $current()"""
+$umdlab_pid_task(PID, TYPE): PID is a struct pid * (or a pid number), TYPE
+one of PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, PIDTYPE_SID (or 0..3).
+Returns a struct task_struct *, NULL when no task is attached or PID is
+NULL -- as the kernel does, so it can be used in breakpoint conditions:
+  p $umdlab_pid_task(bpfilter_ops.info.tgid, PIDTYPE_PID)->comm
+  break do_exit if $umdlab_current() == $umdlab_pid_task(24, PIDTYPE_TGID)"""
 
     def __init__(self):
-        super().__init__("pid_task")
+        super().__init__("umdlab_pid_task")
 
     def invoke(self, pid, ptype=None):
-        ptype = 0 if ptype is None else pidtype_index(ptype, "$pid_task")
+        fn = "$umdlab_pid_task"
+        ptype = 0 if ptype is None else pidtype_index(ptype, fn)
         t = pid.type.strip_typedefs()
         if t.code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_ENUM):
             p = find_pid_ns(int(pid)) if int(pid) > 0 else None
@@ -339,48 +344,50 @@ the kernel does, so it can be used in breakpoint conditions:
             return gdb.Value(0).cast(tasks.task_type.pointer())
         else:
             pid = check_pid(utils.as_struct_pointer(
-                pid, pid_type, "struct pid", "$pid_task"), "$pid_task")
+                pid, pid_type, "struct pid", fn), fn)
         task = pid_task(pid, ptype)
         if task is None:
             return gdb.Value(0).cast(tasks.task_type.pointer())
         return task
 
 
-class FindPidFunc(gdb.Function):
+class UmdlabFindPid(gdb.Function):
     """Look a pid number up: kernel/pid.c find_pid_ns() through the idr.
 
-$find_pid(NR [, NS]): the struct pid * numbered NR in pid_namespace NS
-(default init_pid_ns), NULL if there is none."""
+$umdlab_find_pid(NR [, NS]): the struct pid * numbered NR in pid_namespace
+NS (default init_pid_ns), NULL if there is none."""
 
     def __init__(self):
-        super().__init__("find_pid")
+        super().__init__("umdlab_find_pid")
 
     def invoke(self, nr, ns=None):
         if ns is not None:
             ns = utils.as_struct_pointer(ns, pid_ns_type,
-                                         "struct pid_namespace", "$find_pid")
+                                         "struct pid_namespace",
+                                         "$umdlab_find_pid")
         p = find_pid_ns(int(nr), ns) if int(nr) > 0 else None
         return p if p is not None else gdb.Value(0).cast(pid_type.pointer())
 
 
-class PidNrFunc(gdb.Function):
+class UmdlabPidNr(gdb.Function):
     """pid_nr(): a struct pid's number in the initial namespace.
 
-$pid_nr(PID): 0 when PID is NULL, as in the kernel."""
+$umdlab_pid_nr(PID): 0 when PID is NULL, as in the kernel."""
 
     def __init__(self):
-        super().__init__("pid_nr")
+        super().__init__("umdlab_pid_nr")
 
     def invoke(self, pid):
         t = pid.type.strip_typedefs()
         if t.code == gdb.TYPE_CODE_PTR and utils.ulong(pid) == 0:
             return 0
+        fn = "$umdlab_pid_nr"
         pid = check_pid(utils.as_struct_pointer(pid, pid_type, "struct pid",
-                                                "$pid_nr"), "$pid_nr")
+                                                fn), fn)
         return pid_nr(pid)
 
 
-PidInfo()
-PidTaskFunc()
-FindPidFunc()
-PidNrFunc()
+UmdlabPid()
+UmdlabPidTask()
+UmdlabFindPid()
+UmdlabPidNr()

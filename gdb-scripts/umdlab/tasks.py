@@ -98,20 +98,21 @@ def as_task(val, cmd):
     return utils.as_struct_pointer(val, task_type, "struct task_struct", cmd)
 
 
-class CurrentFunc(gdb.Function):
+class UmdlabCurrent(gdb.Function):
     """The task running on the UML kernel's CPU ('current').
 
-$current(): struct task_struct * -- from UML's cpu_tasks[0].task, which
-arch/um/kernel/process.c updates at every context switch ($lx_current()
-looks for x86's per-CPU current_task, which UML does not have).
-  p $current()->pid
-  break do_exit if $current()->tgid == $umd_tgid_nr()"""
+$umdlab_current(): struct task_struct * -- from UML's cpu_tasks[0].task,
+which arch/um/kernel/process.c updates at every context switch
+($lx_current() looks for x86's per-CPU current_task, which UML does not
+have).
+  p $umdlab_current()->pid
+  break do_exit if $umdlab_current()->tgid == $umdlab_umd_tgid_nr()"""
 
     def __init__(self):
-        super().__init__("current")
+        super().__init__("umdlab_current")
 
     def invoke(self):
         return current_task()
 
 
-CurrentFunc()
+UmdlabCurrent()

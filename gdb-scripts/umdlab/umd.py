@@ -2,16 +2,18 @@
 #
 # umdlab gdb helpers: struct umd_info (include/linux/usermode_driver.h)
 #
-#   umd-info [EXPR]             one user mode driver, or every one known
-#   umd-info --add NAME EXPR    remember another struct umd_info
-#   $umd_tgid_nr([INFO])        pid_nr(info->tgid): 0 when not running
-#   $thread_group_exited(PID)   kernel/exit.c thread_group_exited()
+#   umdlab-umd [EXPR]                 one user mode driver, or every one
+#                                     known
+#   umdlab-umd --add NAME EXPR        remember another struct umd_info
+#   $umdlab_umd_tgid_nr([INFO])       pid_nr(info->tgid): 0 when not
+#                                     running
+#   $umdlab_thread_group_exited(PID)  kernel/exit.c thread_group_exited()
 #
 # The kernel keeps no list of its user mode drivers: each user embeds a
 # struct umd_info (bpfilter: bpfilter_ops.info; the sample: the static
 # 'umd' of umd_sample.ko).  The known ones are listed in KNOWN below; any
 # other seen at fork_usermode_driver() or umd_load_blob() by
-# umd-break/umd-trace is added as it turns up.
+# umdlab-break/umdlab-trace is added as it turns up.
 
 import gdb
 
@@ -201,7 +203,7 @@ def known():
         except gdb.error:
             continue
         try:
-            p = as_umd(v, "umd-info")
+            p = as_umd(v, "umdlab-umd")
         except gdb.GdbError:
             continue
         seen.add(utils.ulong(p))
@@ -226,16 +228,16 @@ def note(info, how):
             utils.string(info["driver_name"]), addr, how)
 
 
-class UmdInfo(gdb.Command):
+class UmdlabUmd(gdb.Command):
     """Show user mode drivers (struct umd_info) in the kernel's terms.
 
-umd-info                  every driver umdlab knows (bpfilter_ops.info
-                          where bpfilter exists, up to 6.7; the sample's
-                          'umd_sample_kern.c'::umd while umd_sample.ko is
-                          loaded; any other seen at fork_usermode_driver
-                          or added)
-umd-info EXPR             one struct umd_info (value or pointer)
-umd-info --add NAME EXPR  remember another struct umd_info
+umdlab-umd                  every driver umdlab knows (bpfilter_ops.info
+                            where bpfilter exists, up to 6.7; the sample's
+                            'umd_sample_kern.c'::umd while umd_sample.ko
+                            is loaded; any other seen at
+                            fork_usermode_driver or added)
+umdlab-umd EXPR             one struct umd_info (value or pointer)
+umdlab-umd --add NAME EXPR  remember another struct umd_info
 
 Shows driver_name, the working directory the blob was loaded into (mount,
 dentry, the blob file), both pipes (struct file, f_count, inode, the pipe's
@@ -244,7 +246,7 @@ refcount, tasks with comm, state and exit_state) and whether
 thread_group_exited(tgid) holds, computed as kernel/exit.c does."""
 
     def __init__(self):
-        super().__init__("umd-info", gdb.COMMAND_DATA,
+        super().__init__("umdlab-umd", gdb.COMMAND_DATA,
                          gdb.COMPLETE_EXPRESSION)
 
     def invoke(self, arg, from_tty):
@@ -252,26 +254,26 @@ thread_group_exited(tgid) holds, computed as kernel/exit.c does."""
         if arg.startswith("--add"):
             words = arg.split(None, 2)
             if len(words) != 3:
-                raise gdb.GdbError("umd-info: usage: umd-info --add NAME "
-                                   "EXPR")
-            p = as_umd(utils.arg_value(words[2], "umd-info"), "umd-info")
+                raise gdb.GdbError("umdlab-umd: usage: umdlab-umd --add "
+                                   "NAME EXPR")
+            p = as_umd(utils.arg_value(words[2], "umdlab-umd"), "umdlab-umd")
             found[utils.ulong(p)] = "%s = %s" % (words[1], words[2])
             return
         try:
             if arg:
-                p = as_umd(utils.arg_value(arg, "umd-info"), "umd-info")
+                p = as_umd(utils.arg_value(arg, "umdlab-umd"), "umdlab-umd")
                 lines = format_umd(p, arg)
             else:
                 ks = known()
                 if not ks:
                     raise gdb.GdbError(
-                        "umd-info: no user mode driver known (no "
+                        "umdlab-umd: no user mode driver known (no "
                         "bpfilter_ops, no umd_sample.ko loaded)")
                 lines = []
                 for label, p in ks:
                     lines += format_umd(p, label)
         except gdb.MemoryError as e:
-            raise gdb.GdbError("umd-info: %s" % e)
+            raise gdb.GdbError("umdlab-umd: %s" % e)
         gdb.write("\n".join(lines) + "\n")
 
 
@@ -284,46 +286,46 @@ def _default_umd(info, fn):
     return as_umd(info, fn)
 
 
-class UmdTgidNrFunc(gdb.Function):
+class UmdlabUmdTgidNr(gdb.Function):
     """The driver's process id: pid_nr(info->tgid).
 
-$umd_tgid_nr([INFO]): INFO is a struct umd_info (or pointer), default the
-first driver umd-info lists (bpfilter_ops.info where bpfilter exists,
-else the sample's).  0 when no driver runs, so it can be used in
-breakpoint conditions:
-  break do_exit if $current()->tgid == $umd_tgid_nr()
-  $umd_tgid_nr('umd_sample_kern.c'::umd)   the sample's, from any frame"""
+$umdlab_umd_tgid_nr([INFO]): INFO is a struct umd_info (or pointer),
+default the first driver umdlab-umd lists (bpfilter_ops.info where
+bpfilter exists, else the sample's).  0 when no driver runs, so it can be
+used in breakpoint conditions:
+  break do_exit if $umdlab_current()->tgid == $umdlab_umd_tgid_nr()
+  $umdlab_umd_tgid_nr('umd_sample_kern.c'::umd)   the sample's, any frame"""
 
     def __init__(self):
-        super().__init__("umd_tgid_nr")
+        super().__init__("umdlab_umd_tgid_nr")
 
     def invoke(self, info=None):
-        p = _default_umd(info, "$umd_tgid_nr")
+        p = _default_umd(info, "$umdlab_umd_tgid_nr")
         tgid = p["tgid"]
         if utils.ulong(tgid) == 0:
             return 0
-        return pidmod.pid_nr(pidmod.check_pid(tgid, "$umd_tgid_nr"))
+        return pidmod.pid_nr(pidmod.check_pid(tgid, "$umdlab_umd_tgid_nr"))
 
 
-class ThreadGroupExitedFunc(gdb.Function):
+class UmdlabThreadGroupExited(gdb.Function):
     """kernel/exit.c thread_group_exited(), computed by gdb.
 
-$thread_group_exited(PID): PID is a struct pid * (NULL counts as exited,
-as in the kernel: pid_task(NULL) is NULL).  1 or 0."""
+$umdlab_thread_group_exited(PID): PID is a struct pid * (NULL counts as
+exited, as in the kernel: pid_task(NULL) is NULL).  1 or 0."""
 
     def __init__(self):
-        super().__init__("thread_group_exited")
+        super().__init__("umdlab_thread_group_exited")
 
     def invoke(self, pid):
         t = pid.type.strip_typedefs()
         if t.code == gdb.TYPE_CODE_PTR and utils.ulong(pid) == 0:
             return 1
+        fn = "$umdlab_thread_group_exited"
         p = pidmod.check_pid(utils.as_struct_pointer(
-            pid, pidmod.pid_type, "struct pid", "$thread_group_exited"),
-            "$thread_group_exited")
+            pid, pidmod.pid_type, "struct pid", fn), fn)
         return 1 if thread_group_exited(p)[0] else 0
 
 
-UmdInfo()
-UmdTgidNrFunc()
-ThreadGroupExitedFunc()
+UmdlabUmd()
+UmdlabUmdTgidNr()
+UmdlabThreadGroupExited()

@@ -17,7 +17,7 @@
 #   original) and writes it back (gdb overlays its breakpoint instruction
 #   on writes to an inserted location), then declines to stop.  That
 #   covers gdb's own momentary breakpoints (finish, until, step) too.
-# - umd-uml shows the instance: host pid, time-travel mode, repairs made.
+# - umdlab-uml shows the instance: host pid, time-travel mode, repairs made.
 
 import re
 
@@ -68,7 +68,7 @@ def rearm():
     return n
 
 
-class ForkFunc(gdb.Function):
+class UmdlabFork(gdb.Function):
     """Internal: condition of umdlab's 'catch fork' (re-arms breakpoints in
 shared memory after a fork, never stops)."""
 
@@ -81,7 +81,7 @@ shared memory after a fork, never stops)."""
         return 0
 
 
-ForkFunc()
+UmdlabFork()
 
 
 def install_fork_rearm():
@@ -253,25 +253,25 @@ def setup():
     install_escape()
 
 
-class UmdUml(gdb.Command):
+class UmdlabUml(gdb.Command):
     """Show the UML instance under gdb.
 
-umd-uml          host pid, time-travel mode, guest clock, how often gdb
-                 saw a fork from the kernel process and re-armed
-                 breakpoints in shared (module) memory
-umd-uml setup    redo the setup: signals pass silently, module symbols
-                 follow the kernel, breakpoints survive forks, Ctrl-] in
-                 the guest console stops in gdb"""
+umdlab-uml          host pid, time-travel mode, guest clock, how often gdb
+                    saw a fork from the kernel process and re-armed
+                    breakpoints in shared (module) memory
+umdlab-uml setup    redo the setup: signals pass silently, module symbols
+                    follow the kernel, breakpoints survive forks, Ctrl-] in
+                    the guest console stops in gdb"""
 
     def __init__(self):
-        super().__init__("umd-uml", gdb.COMMAND_STATUS)
+        super().__init__("umdlab-uml", gdb.COMMAND_STATUS)
 
     def invoke(self, arg, from_tty):
         if arg.strip() == "setup":
             setup()
             return
         if arg.strip():
-            raise gdb.GdbError("umd-uml: usage: umd-uml [setup]")
+            raise gdb.GdbError("umdlab-uml: usage: umdlab-uml [setup]")
         inf = gdb.selected_inferior()
         gdb.write("UML kernel: host pid %s, time-travel %s\n" % (
             inf.pid or "- (not running)", time_travel_mode()))
@@ -288,4 +288,4 @@ umd-uml setup    redo the setup: signals pass silently, module symbols
                   stats["helpers"])
 
 
-UmdUml()
+UmdlabUml()

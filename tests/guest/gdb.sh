@@ -9,14 +9,14 @@
 # The sample driver (umd_sample.ko, every base):
 #
 #   (g) stop at fork_usermode_driver, finish into umd_sample.ko: the
-#       sample's tgid ($umd_tgid_nr of its static 'umd') is the guest's
+#       sample's tgid ($umdlab_umd_tgid_nr of its static 'umd') is the guest's
 #       umd_sample_user pid
 #   (h) after the guest kills the driver, its next request reaps it:
 #       thread_group_exited(tgid) holds (ours and the kernel's) and
-#       pid-info shows no task on the pid
+#       umdlab-pid shows no task on the pid
 #   (i) the relaunch that follows: no driver at fork_usermode_driver,
 #       then a new tgid, the pid the guest sees
-#   (j) umd-info lists the sample's driver as the guest's /proc has it,
+#   (j) umdlab-umd lists the sample's driver as the guest's /proc has it,
 #       and bpfilter's where the kernel has bpfilter
 #
 # bpfilter (kernels with CONFIG_BPFILTER, which upstream removed in 6.8;
@@ -27,14 +27,14 @@
 #   (b) step from fork_usermode_driver into umd_setup, which runs in the
 #       new task: that task's pid is the driver's tgid
 #   (c) after the guest kills the driver: thread_group_exited(tgid) holds
-#       (ours and the kernel's) and pid-info shows no task on the pid
+#       (ours and the kernel's) and umdlab-pid shows no task on the pid
 #   (d) the restart that follows: a new tgid, different from the old one
 #   (e) a breakpoint in bpfilter.ko (shutdown_umh), set before the module
 #       loads, hits on each of 5 rmmod cycles with driver restarts and new
 #       processes between them; backtraces name the module's frames
-#   (f) umd-info agrees with the guest's /proc and with lx-ps
+#   (f) umdlab-umd agrees with the guest's /proc and with lx-ps
 # plus bad input (one error line, no traceback), host signals silent in
-# every session, the umd-trace timeline (bpfilter), make gdb on a
+# every session, the umdlab-trace timeline (bpfilter), make gdb on a
 # terminal (a pty: Ctrl-], continue, quit) and make attach (both with
 # bpfilter where there is one, else the sample), and a clean host after
 # every session.
@@ -127,40 +127,40 @@ source PRELUDE
 t break fork_usermode_driver
 t run
 # (g) the first launch, by modprobe (the module's init)
-t printf "MARK g-caller %d %s\n", $current()->pid, $current()->comm
+t printf "MARK g-caller %d %s\n", $umdlab_current()->pid, $umdlab_current()->comm
 t finish
 t python gdb.write("MARK g-frame %s\n" % gdb.selected_frame().name())
-t printf "MARK g-tgid %d\n", $umd_tgid_nr('umd_sample_kern.c'::umd)
-t umd-info
-t umd-uml
+t printf "MARK g-tgid %d\n", $umdlab_umd_tgid_nr('umd_sample_kern.c'::umd)
+t umdlab-umd
+t umdlab-uml
 # bad input: one error line each
-t umd-info 42
-t umd-info (struct umd_info *)0
-t umd-info 'umd_sample_kern.c'::umd.tgid
-t umd-info (struct umd_info *)0x10
-t pid-info 99999
-t pid-info (struct pid *)&init_task
-t pid-info init_task.comm
-t p $pid_task(1, 9)
-t p $umd_tgid_nr(5)
+t umdlab-umd 42
+t umdlab-umd (struct umd_info *)0
+t umdlab-umd 'umd_sample_kern.c'::umd.tgid
+t umdlab-umd (struct umd_info *)0x10
+t umdlab-pid 99999
+t umdlab-pid (struct pid *)&init_task
+t umdlab-pid init_task.comm
+t p $umdlab_pid_task(1, 9)
+t p $umdlab_umd_tgid_nr(5)
 # (h) the guest killed the driver: the next request's umd_reap() asks
 t break thread_group_exited
 t continue
-t printf "MARK h-arg %d\n", $pid_nr(pid)
-t printf "MARK h-ours %d\n", $thread_group_exited(pid)
-t pid-info pid
+t printf "MARK h-arg %d\n", $umdlab_pid_nr(pid)
+t printf "MARK h-ours %d\n", $umdlab_thread_group_exited(pid)
+t umdlab-pid pid
 t finish
 t clear thread_group_exited
 # (i) umd_start() launches a new driver
 t continue
-t umd-info 'umd_sample_kern.c'::umd
+t umdlab-umd 'umd_sample_kern.c'::umd
 t finish
-t printf "MARK i-tgid %d\n", $umd_tgid_nr('umd_sample_kern.c'::umd)
+t printf "MARK i-tgid %d\n", $umdlab_umd_tgid_nr('umd_sample_kern.c'::umd)
 t delete
 # (j) the guest has reported the new driver (and bpfilter's); it sleeps now
 t break do_nanosleep
 t continue
-t umd-info
+t umdlab-umd
 t delete
 t continue
 EOF
@@ -190,7 +190,7 @@ else
 		"$(block 1 finish)" "$(grep -E '^umdlab: .*symbols' <<<"$OUT")"
 fi
 
-pidinfo_h=$(block 1 'pid-info pid')
+pidinfo_h=$(block 1 'umdlab-pid pid')
 want_exited=$((1 - $(off h)))
 if [ -n "$g_tgid" ] && [ "$(mark h-arg)" = "$g_tgid" ] && [ "$(mark h-ours)" = "$want_exited" ] &&
    grep -q '^Value returned is .* = true$' <<<"$(block 2 finish)" &&
@@ -206,16 +206,16 @@ read -r s2_pid s2_comm s2_state <<<"$(guest sample2)"
 i_tgid=$(mark i-tgid)
 if [ -n "$i_tgid" ] && [ "$i_tgid" != "$g_tgid" ] && [ "$i_tgid" = $((s2_pid + $(off i))) ] &&
    grep -q "^umd 'umd_sample_kern.c'::umd (struct umd_info 0x[0-9a-f]*): not running (blob loaded, no driver)$" \
-	<<<"$(block 1 "umd-info 'umd_sample_kern.c'::umd")" &&
+	<<<"$(block 1 "umdlab-umd 'umd_sample_kern.c'::umd")" &&
    grep -q '^Value returned is .* = 0$' <<<"$(block 3 finish)"; then
 	pass i-sample-relaunch-new-tgid
 else
 	fail i-sample-relaunch-new-tgid "the relaunch must find no driver (tgid released by the cleanup) and give the new one a new tgid (old $g_tgid), the pid the guest sees" \
-		"new '$i_tgid' guest '$(guest sample2)'" "$(block 1 "umd-info 'umd_sample_kern.c'::umd" | head -1)" "$(block 3 finish)"
+		"new '$i_tgid' guest '$(guest sample2)'" "$(block 1 "umdlab-umd 'umd_sample_kern.c'::umd" | head -1)" "$(block 3 finish)"
 fi
 
-# (j): the last umd-info, one entry per driver ('umd LABEL ...' lines).
-info_j=$(block 2 umd-info)
+# (j): the last umdlab-umd, one entry per driver ('umd LABEL ...' lines).
+info_j=$(block 2 umdlab-umd)
 entry() { awk -v h="umd $1 " 'index($0, h) == 1 { on = 1; print; next } /^umd / { on = 0 } on' <<<"$info_j"; }
 sample_j=$(entry "'umd_sample_kern.c'::umd")
 want_pid=$((s2_pid + $(off j)))
@@ -230,7 +230,7 @@ if [ -n "$s2_pid" ] && grep -q "): running (tgid $want_pid)$" <<<"$(head -1 <<<"
    [ "$bpf_ok" = 1 ]; then
 	pass j-umd-info-lists-sample
 else
-	fail j-umd-info-lists-sample "umd-info must list the sample's driver running as the guest's /proc has it (pid, comm, state), and bpfilter's running with the pid the guest sees where the kernel has bpfilter (else nothing of it)" \
+	fail j-umd-info-lists-sample "umdlab-umd must list the sample's driver running as the guest's /proc has it (pid, comm, state), and bpfilter's running with the pid the guest sees where the kernel has bpfilter (else nothing of it)" \
 		"guest: $(guest sample2); bpfilter_umh: '$(guest umh)'" "$info_j"
 fi
 
@@ -243,7 +243,7 @@ else
 fi
 
 bad=$(awk '/^>>> / {if (cmd) print n, cmd; cmd=""}
-	/^>>> (umd-info 42|umd-info \(struct umd_info \*\)0|umd-info '"'"'umd_sample_kern.c'"'"'::umd.tgid|umd-info \(struct umd_info \*\)0x10|pid-info 99999|pid-info \(struct pid \*\)&init_task|pid-info init_task.comm|p \$pid_task\(1, 9\)|p \$umd_tgid_nr\(5\))$/ {cmd=$0; n=0; next}
+	/^>>> (umdlab-umd 42|umdlab-umd \(struct umd_info \*\)0|umdlab-umd '"'"'umd_sample_kern.c'"'"'::umd.tgid|umdlab-umd \(struct umd_info \*\)0x10|umdlab-pid 99999|umdlab-pid \(struct pid \*\)&init_task|umdlab-pid init_task.comm|p \$umdlab_pid_task\(1, 9\)|p \$umdlab_umd_tgid_nr\(5\))$/ {cmd=$0; n=0; next}
 	cmd {n++; if ($0 !~ /^ERROR: /) print "not-an-error-line:", $0}' <<<"$OUT")
 if [ "$(grep -c '^1 >>>' <<<"$bad")" = 9 ] && ! grep -q 'not-an-error-line' <<<"$bad" &&
    ! grep -q Traceback <<<"$OUT"; then
@@ -252,13 +252,13 @@ else
 	fail bad-input-one-error-line "NULL, freed, wrongly typed or unreadable input and unknown pid numbers must give exactly one gdb error line and no Python traceback" "$bad"
 fi
 check bad-input-freed-pid "a pointer that is not a live struct pid must be called so (refcount 0)" \
-	out_matches '^ERROR: pid-info: 0x[0-9a-f]+ is not a live struct pid: refcount 0'
+	out_matches '^ERROR: umdlab-pid: 0x[0-9a-f]+ is not a live struct pid: refcount 0'
 check bad-input-no-pid "an unknown pid number must be reported as such" \
-	out_has_line 'ERROR: pid-info: no pid 99999 in init_pid_ns'
+	out_has_line 'ERROR: umdlab-pid: no pid 99999 in init_pid_ns'
 check time-travel-default "the session boots with time-travel (TT=1): the guest clock stands still at breakpoints" \
 	out_matches '^UML kernel: host pid [0-9]+, time-travel basic$'
 check usage-line "the session prints one line on how to use the commands" \
-	out_matches '^umdlab: umd-info .*umd-break .*umd-trace'
+	out_matches '^umdlab: umdlab-umd .*umdlab-break .*umdlab-trace'
 
 # ---- session 2: bpfilter: launch, kill, restart ------------------------------
 cat > "$tmp/restart.gdb" <<'EOF'
@@ -266,20 +266,20 @@ source PRELUDE
 t break fork_usermode_driver
 t run
 # (a) the first launch, by modprobe
-t printf "MARK a-caller %d\n", $current()->pid
+t printf "MARK a-caller %d\n", $umdlab_current()->pid
 t finish
-t printf "MARK a-tgid %d\n", $umd_tgid_nr()
+t printf "MARK a-tgid %d\n", $umdlab_umd_tgid_nr()
 # (c) the next thread_group_exited() comes after the guest killed it
 t break thread_group_exited
 t continue
-t printf "MARK c-arg %d\n", $pid_nr(pid)
-t printf "MARK c-ours %d\n", $thread_group_exited(pid)
-t pid-info pid
+t printf "MARK c-arg %d\n", $umdlab_pid_nr(pid)
+t printf "MARK c-ours %d\n", $umdlab_thread_group_exited(pid)
+t umdlab-pid pid
 t finish
 t clear thread_group_exited
 # (b) the restart: step from fork_usermode_driver into umd_setup
 t continue
-t printf "MARK b-caller %d\n", $current()->pid
+t printf "MARK b-caller %d\n", $umdlab_current()->pid
 t break umd_setup
 # step down the call chain: step in the functions on the way, next
 # through inline helpers, finish out of anything else -- and out of the
@@ -314,15 +314,15 @@ except gdb.error as e:
     gdb.write("ERROR: %s\n" % e)
 gdb.write("MARK b-frame %s\n" % gdb.selected_frame().name())
 end
-t printf "MARK b-task %d %s\n", $current()->pid, $current()->comm
+t printf "MARK b-task %d %s\n", $umdlab_current()->pid, $umdlab_current()->comm
 t delete
 # (d), (f): the guest has reported the new driver; it sleeps now
 t break do_nanosleep
 t continue
-t printf "MARK d-tgid %d\n", $umd_tgid_nr()
-t umd-info
+t printf "MARK d-tgid %d\n", $umdlab_umd_tgid_nr()
+t umdlab-umd
 t lx-ps
-t umd-uml
+t umdlab-uml
 t delete
 t continue
 EOF
@@ -356,7 +356,7 @@ restart_session() {
 			"frame '$(mark b-frame)' task '$(mark b-task)' caller '$b_caller' guest umh2 '$umh2'"
 	fi
 
-	pidinfo_c=$(sed -n '/^>>> pid-info pid$/,/^>>> /p' <<<"$OUT")
+	pidinfo_c=$(sed -n '/^>>> umdlab-pid pid$/,/^>>> /p' <<<"$OUT")
 	want_exited=$((1 - $(off c)))
 	if [ "$(mark c-arg)" = "$a_tgid" ] && [ "$(mark c-ours)" = "$want_exited" ] &&
 	   grep -q '^Value returned is .* = true$' <<<"$OUT" &&
@@ -377,9 +377,9 @@ restart_session() {
 			"new '$d_tgid' guest '$umh2'"
 	fi
 
-	# (f): umd-info's task line, lx-ps's line for it and the guest's /proc.
+	# (f): umdlab-umd's task line, lx-ps's line for it and the guest's /proc.
 	read -r g_pid g_comm g_state <<<"$(guest umh2)"
-	info_f=$(sed -n '/^>>> umd-info$/,/^>>> /p' <<<"$OUT")
+	info_f=$(sed -n '/^>>> umdlab-umd$/,/^>>> /p' <<<"$OUT")
 	task_line=$(grep -m1 '^ *PID:  task ' <<<"$info_f")
 	t_addr=$(awk '{print $3}' <<<"$task_line")
 	t_pid=$(awk '{print $5}' <<<"$task_line")
@@ -391,8 +391,8 @@ restart_session() {
 	   [ "$(awk '{print $2, $3}' <<<"$ps_line")" = "$t_pid $t_comm" ]; then
 		pass f-umd-info-agrees
 	else
-		fail f-umd-info-agrees "umd-info's tgid task must be what the guest's /proc says (pid, comm, state) and what lx-ps lists" \
-			"umd-info: $task_line" "lx-ps:    $ps_line" "guest:    $g_pid $g_comm $g_state"
+		fail f-umd-info-agrees "umdlab-umd's tgid task must be what the guest's /proc says (pid, comm, state) and what lx-ps lists" \
+			"umdlab-umd: $task_line" "lx-ps:      $ps_line" "guest:      $g_pid $g_comm $g_state"
 	fi
 
 	check guest-unharmed "the guest must run to the end under gdb (iptables through the restarted driver)" \
@@ -408,14 +408,14 @@ source PRELUDE
 t break shutdown_umh
 commands
 silent
-printf "MARK e-hit %d\n", $umd_tgid_nr()
+printf "MARK e-hit %d\n", $umdlab_umd_tgid_nr()
 bt 3
 continue
 end
 t break do_nanosleep
 t run
-t umd-uml
-t umd-trace
+t umdlab-uml
+t umdlab-trace
 t delete
 t continue
 EOF
@@ -468,25 +468,25 @@ bpfilter_or_skip host-clean-after-cycles e-module-breakpoint-every-cycle \
 	e-symbols-at-load-address e-forks-rearmed e-no-lx-symbols-loop &&
 	cycles_session
 
-# ---- umd-trace: the timeline of a bpfilter restart ----------------------------
+# ---- umdlab-trace: the timeline of a bpfilter restart -------------------------
 cat > "$tmp/trace.gdb" <<'EOF'
 source PRELUDE
-t umd-trace on
+t umdlab-trace on
 t run
-t umd-trace
+t umdlab-trace
 EOF
 sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/trace.gdb"
 
 trace_session() {
 	session trace 'modprobe bpfilter; kill -9 $(pidof bpfilter_umh); iptables-legacy -L >/dev/null 2>&1; echo "GUEST umh $(pidof bpfilter_umh)"; rmmod bpfilter' \
 		"$tmp/trace.gdb"
-	timeline=$(sed -n '/^>>> umd-trace$/,$p' <<<"$OUT" | grep '^#')
+	timeline=$(sed -n '/^>>> umdlab-trace$/,$p' <<<"$OUT" | grep '^#')
 	order=$(awk '{e = substr($0, 18, 23); gsub(/^ +| +$/, "", e); print e}' <<<"$timeline" | paste -sd' ')
 	want='module init umd_load_blob start_umh fork_usermode_driver umd_setup umd_cleanup bpfilter_mbox_request thread_group_exited bpfilter_umh_cleanup start_umh fork_usermode_driver umd_setup umd_cleanup'
 	if [[ "$order" == "$want"* ]] && grep -q "umd_setup .* in the new task pid $(guest umh) " <<<"$timeline"; then
 		pass trace-timeline
 	else
-		fail trace-timeline "umd-trace must log load, launch, the exited driver noticed, cleanup and relaunch in order, without stopping" \
+		fail trace-timeline "umdlab-trace must log load, launch, the exited driver noticed, cleanup and relaunch in order, without stopping" \
 			"got:  $order" "want: $want ..." "$timeline"
 	fi
 }
@@ -536,13 +536,13 @@ def step(name, ok):
 
 start = len(buf)
 step("guest-prompt", expect(rb"umdlab:~# ", 300))
-step("usage-line", b"umdlab: umd-info" in buf)
+step("usage-line", b"umdlab: umdlab-umd" in buf)
 os.write(fd, b"modprobe %s; echo MARK-$((40+2))\r" % os.environ["DRV_MOD"].encode())
 step("guest-runs", expect(rb"MARK-42", 120))
 os.write(fd, b"\x1d")
 step("ctrl-bracket-stops", expect(rb"\(gdb\) ", 60))
-os.write(fd, b"umd-info\n")
-step("umd-info", expect(rb"running \(tgid \d+\)", 60))
+os.write(fd, b"umdlab-umd\n")
+step("umdlab-umd", expect(rb"running \(tgid \d+\)", 60))
 os.write(fd, b"continue\n")
 expect(rb"Continuing", 30)
 pump(1)
@@ -568,7 +568,7 @@ OUT=$(UMID=$umid CMD= SUPERVISOR="$TOP/scripts/gdb-uml" PTY_LOG="$tmp/tty.out" D
 if ! grep -q FAILED <<<"$OUT" && [ "$(grep -c '^STEP .* ok$' <<<"$OUT")" = 7 ]; then
 	pass make-gdb-terminal
 else
-	fail make-gdb-terminal "make gdb on a terminal: usage line, guest shell (modprobe $DRV_MOD), Ctrl-] stops in gdb without reaching the guest, umd-info shows the driver running, continue gives the console back, quit ends it all" \
+	fail make-gdb-terminal "make gdb on a terminal: usage line, guest shell (modprobe $DRV_MOD), Ctrl-] stops in gdb without reaching the guest, umdlab-umd shows the driver running, continue gives the console back, quit ends it all" \
 		"$OUT" "$(tail -c 1500 "$tmp/tty.out" 2>/dev/null)"
 fi
 left=$(host_leftovers)
@@ -593,8 +593,8 @@ inst=$!
 for _ in $(seq 100); do grep -q 'GUEST umh' "$tmp/attach-guest.out" && break; sleep 0.1; done
 cat > "$tmp/attach.gdb" <<EOF
 source $tmp/prelude.py
-t printf "MARK attach-tgid %d\n", \$umd_tgid_nr()
-t umd-modules
+t printf "MARK attach-tgid %d\n", \$umdlab_umd_tgid_nr()
+t umdlab-modules
 t detach
 EOF
 OUT=$(GDB_X=$tmp/attach.gdb BLD=$BLD timeout --foreground 120 "$TOP/scripts/gdb-uml" attach "$UMLDIR" "$umid" 2>&1)
