@@ -21,7 +21,6 @@ import gdb
 from umdlab import pid as pidmod
 from umdlab import tasks, umd, uml, utils
 
-subprocess_info_type = utils.CachedType("struct subprocess_info")
 bpfilter_ops = utils.CachedSymbol("bpfilter_ops")
 
 

@@ -34,10 +34,8 @@ import gdb
 
 from umdlab import utils
 
-module_type = utils.CachedType("struct module")
 initfree_type = utils.CachedType("struct mod_initfree")
 mem_type_enum = utils.CachedType("enum mod_mem_type")
-modules_head = utils.CachedSymbol("modules")
 
 # name -> {"file", "text", "init", "with_init", "sections"}
 loaded = {}
@@ -248,11 +246,14 @@ def unload(name, quiet=False):
 
 
 def module_list():
-    head = modules_head.get()
-    if head is None:
-        return []
-    return list(utils.list_for_each_entry(head, module_type.get_type(),
-                                          "list"))
+    """The kernel's modules (struct module *): linux.modules.module_list()
+    of the kernel's own helpers, which vmlinux-gdb.py loaded."""
+    try:
+        from linux import modules as lx_modules
+    except ImportError:
+        raise gdb.GdbError("the kernel's gdb helpers are not loaded "
+                           "(source BLD/vmlinux-gdb.py first)")
+    return list(lx_modules.module_list())
 
 
 def sync():

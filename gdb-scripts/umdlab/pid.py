@@ -18,7 +18,6 @@ import gdb
 from umdlab import tasks, utils
 
 pid_type = utils.CachedType("struct pid")
-upid_type = utils.CachedType("struct upid")
 pid_ns_type = utils.CachedType("struct pid_namespace")
 xa_node_type = utils.CachedType("struct xa_node")
 wq_entry_type = utils.CachedType("struct wait_queue_entry")

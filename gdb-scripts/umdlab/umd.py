@@ -23,7 +23,6 @@ from umdlab import tasks, utils
 umd_info_type = utils.CachedType("struct umd_info")
 mount_type = utils.CachedType("struct mount")
 dentry_type = utils.CachedType("struct dentry")
-pipe_type = utils.CachedType("struct pipe_inode_info")
 
 # The struct umd_info of the kernels umdlab builds, as expressions (each
 # also its label).  A module's driver is there while the module's symbols
@@ -110,6 +109,8 @@ def _fmt_file(f, running):
 
 
 def dentry_name(d):
+    """The last component, from d_name (linux.utils.dentry_name() is the
+    path from the root, from d_iname: empty for the tmpfs root)."""
     return utils.string(d["d_name"]["name"])
 
 

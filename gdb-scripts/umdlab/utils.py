@@ -7,6 +7,11 @@
 # the manner of the kernel's scripts/gdb/linux/utils.CachedType.  Every
 # reader here turns gdb.MemoryError and friends into gdb.GdbError, so that a
 # command given a bad pointer prints one line instead of a traceback.
+#
+# What the kernel's linux package (scripts/gdb/linux) also has is used from
+# there where it fits (module iteration: modsyms.module_list()); where a
+# helper here does the same job, a line at it says why it is not the
+# kernel's.
 
 import os
 import traceback
@@ -27,7 +32,11 @@ for _ev in ("new_objfile", "free_objfile", "clear_objfiles"):
 
 
 class CachedType:
-    """A type looked up on first use and again after objfiles change."""
+    """A type looked up on first use and again after objfiles change.
+
+    Not linux.utils.CachedType: that one forgets only on new_objfile (not
+    when a module's symbols go), and a missing type is gdb.error's
+    'Python Exception' line instead of one message saying why."""
 
     def __init__(self, name):
         self._name = name
@@ -73,9 +82,6 @@ class CachedSymbol:
 
 
 long_type = CachedType("unsigned long")
-char_type = CachedType("char")
-list_head_type = CachedType("struct list_head")
-hlist_node_type = CachedType("struct hlist_node")
 
 
 def ulong(v):
@@ -136,7 +142,10 @@ def offset_of(gtype, field):
 
 
 def container_of(ptr, gtype, member):
-    """The struct GTYPE * whose MEMBER is at PTR."""
+    """The struct GTYPE * whose MEMBER is at PTR.
+
+    Not linux.utils.container_of: its MEMBER is a plain name (this takes
+    'pid_links[1]' and 'a.b') and it works the offset out on every call."""
     return gdb.Value(ulong(ptr) - offset_of(gtype, member)).cast(
         gtype.pointer())
 
@@ -189,6 +198,11 @@ def comm(task):
     except (gdb.MemoryError, gdb.error):
         return "<unreadable>"
 
+
+# Not linux.lists' walkers: these stop with one error line after LIMIT
+# entries (a freed struct pid's list must not loop forever), take a zeroed
+# static head (init_struct_pid.wait_pidfd) as empty without printing a
+# line about it, and use container_of() above.
 
 def list_for_each(head, limit=100000):
     """Addresses (struct list_head *) of the nodes of list HEAD."""
