@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kbuild-cc CC ARG...: the compiler Kbuild calls (CC=, HOSTCC=) when the
+ * build goes through ccache.
+ *
+ * Runs `ccache CC ARG...`, except for a source file that contains
+ * `.incbin`: that one is compiled by CC itself, uncached.
+ *
+ * Why: ccache's depend mode (kernel-build turns it on; it spares every
+ * cache miss a second preprocessor run) keys an object on its source, its
+ * command line and the headers the compiler's dependency output names.  A
+ * file pulled in with `.incbin` -- the user mode driver a module embeds
+ * (net/bpfilter/bpfilter_umh_blob.S, samples/umd/umd_sample_blob.S),
+ * kernel/configs.c's config_data.gz, UML's vDSO -- is named by no
+ * dependency file, so depend mode returned the object with the previous
+ * driver inside after an edit of the driver's source.  ccache's
+ * preprocessor mode refuses to cache such files (it looks for `.incbin`
+ * in the preprocessed text); depend mode never sees that text, so the
+ * decision is made here, from the source file Kbuild names.  Those few
+ * objects are cheap; everything else stays cached.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int is_source(const char *arg)
+{
+	size_t n = strlen(arg);
+
+	return arg[0] != '-' && n > 2 && arg[n - 2] == '.' &&
+	       (arg[n - 1] == 'c' || arg[n - 1] == 'S');
+}
+
+static int has_incbin(const char *path)
+{
+	static const char needle[] = ".incbin";
+	struct stat st;
+	void *p;
+	int fd, found;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || st.st_size == 0) {
+		close(fd);
+		return 0;
+	}
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return 1;	/* unreadable here: do not cache */
+	found = memmem(p, st.st_size, needle, sizeof(needle) - 1) != NULL;
+	munmap(p, st.st_size);
+	return found;
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: kbuild-cc CC ARG...\n");
+		return 2;
+	}
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i - 1], "-o"))
+			continue;
+		if (is_source(argv[i]) && has_incbin(argv[i])) {
+			execvp(argv[1], argv + 1);
+			perror(argv[1]);
+			return 127;
+		}
+	}
+	argv[0] = "ccache";
+	execvp("ccache", argv);
+	perror("ccache");
+	return 127;
+}
