@@ -231,7 +231,7 @@ if [ -n "$s2_pid" ] && grep -q "): running (tgid $want_pid)$" <<<"$(head -1 <<<"
 	pass j-umd-info-lists-sample
 else
 	fail j-umd-info-lists-sample "umdlab-umd must list the sample's driver running as the guest's /proc has it (pid, comm, state), and bpfilter's running with the pid the guest sees where the kernel has bpfilter (else nothing of it)" \
-		"guest: $(guest sample2); bpfilter_umh: '$(guest umh)'" "$info_j"
+		"guest: $(guest sample2); bpfilter_umh: '$(guest umh)'" "$(grep -E '^umd |^ *PID:  task' <<<"$info_j")"
 fi
 
 r_ping=$(guest ping)
