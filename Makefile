@@ -234,6 +234,11 @@ bench: rootfs host-tools
 test: rootfs host-tools $(HOSTBIN)/loopback-token
 	$(Q)$(CHECK_ENV) T='$(T)' $(TOP)/tests/run
 
+# Every sabotage switch through make test: exactly its tests fail.
+.PHONY: break-on-purpose
+break-on-purpose:
+	$(Q)$(TOP)/tests/break-on-purpose BASE=$(BASE) FLAVOUR=$(FLAVOUR) $(if $(KSRC),KSRC=$(KSRC))
+
 # Areas that own their build rules and targets.
 include $(TOP)/rootfs/tests/build.mk
 include $(TOP)/gdb-scripts/gdb.mk
