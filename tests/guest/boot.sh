@@ -127,7 +127,11 @@ expect_eq duplicate-first-unharmed 0 "$?" "the refused second start must not dis
 # control works, Ctrl-C reaches the foreground command, Ctrl-D ends the
 # instance and the terminal is handed back.
 umid=t$$-tty
-out=$( { sleep 2; printf 'sleep 30; echo not-interrupted\n'; sleep 1.5; printf '\003';
+# Typing starts once the guest's init has run (it writes boot-time), not
+# after a fixed time: on a loaded host a boot can take seconds.
+rm -f "$RUNDIR/$umid/boot-time"
+out=$( { for _ in $(seq 300); do [ -s "$RUNDIR/$umid/boot-time" ] && break; sleep 0.1; done
+	sleep 1; printf 'sleep 30; echo not-interrupted\n'; sleep 1.5; printf '\003';
 	sleep 0.5; printf 'echo "job control $(set -o | grep -c "monitor.*on")"\n'; sleep 0.5; printf '\004'; } |
 	UMID=$umid timeout --foreground 40 script -qec "$TOP/scripts/run-uml" /dev/null 2>&1); rc=$?
 OUT=$(tr -d '\r' <<<"$out")
