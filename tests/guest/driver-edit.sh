@@ -75,35 +75,32 @@ ran() { out_has_line guest-ran; }
 why=$(grep -m1 '^umdlab: stale' <<<"$OUT")
 why=${why:-"scratch build, run-uml or boot failed (overlay-run status $rc):"}
 
-if [ -n "$NO_BPFILTER" ]; then
-	skip bpfilter-edit-reaches-guest "$NO_BPFILTER"
-	skip bpfilter-runs-edited-program "$NO_BPFILTER"
-elif ! ran; then
-	fail bpfilter-edit-reaches-guest "$why" "$OUT"
-	fail bpfilter-runs-edited-program "$why"
-else
-	check bpfilter-edit-reaches-guest \
-		"after an edit of net/bpfilter/main.c the guest's bpfilter_umh must print the edited message ('Started bpfilter $nonce')" \
-		out_matches "^bpf: .*Started bpfilter $nonce"
-	expect_eq bpfilter-runs-edited-program \
-		"$(sed -n 's/^built: bpfilter_umh //p' <<<"$OUT")" "$(sed -n 's/^bpf: exe //p' <<<"$OUT")" \
-		"the running bpfilter_umh must be the program built from the edited tree"
-fi
-
-if [ -z "$have_sample" ]; then
-	skip sample-edit-reaches-guest "no sample driver in this build"
-	skip sample-runs-edited-program "no sample driver in this build"
-elif ! ran; then
-	fail sample-edit-reaches-guest "$why" "$OUT"
-	fail sample-runs-edited-program "$why"
-else
-	check sample-edit-reaches-guest \
-		"after an edit of samples/umd/umd_sample_user.c the guest's driver must answer with the edited reply ('pong-$nonce')" \
-		out_matches "^smp: reply pong-$nonce "
-	expect_eq sample-runs-edited-program \
-		"$(sed -n 's/^built: umd_sample_user //p' <<<"$OUT")" "$(sed -n 's/^smp: exe //p' <<<"$OUT")" \
-		"the running umd_sample_user must be the program built from the edited tree"
-fi
+# judge NAME DRIVER TAG SKIP-REASON FILE WANT-ERE WHAT: the two tests of
+# one driver, NAME-edit-reaches-guest and NAME-runs-edited-program; TAG
+# marks its guest lines ("TAG: ..."), WANT-ERE the edited output, FILE
+# the source that was edited.
+judge() {
+	local name=$1 drv=$2 tag=$3 skip_reason=$4 file=$5 want=$6 what=$7
+	if [ -n "$skip_reason" ]; then
+		skip "$name-edit-reaches-guest" "$skip_reason"
+		skip "$name-runs-edited-program" "$skip_reason"
+	elif ! ran; then
+		fail "$name-edit-reaches-guest" "$why" "$OUT"
+		fail "$name-runs-edited-program" "$why"
+	else
+		check "$name-edit-reaches-guest" "after an edit of $file the guest's $drv must $what" \
+			out_matches "^$tag: $want"
+		expect_eq "$name-runs-edited-program" \
+			"$(sed -n "s/^built: $drv //p" <<<"$OUT")" "$(sed -n "s/^$tag: exe //p" <<<"$OUT")" \
+			"the running $drv must be the program built from the edited tree"
+	fi
+}
+no_sample=
+[ -n "$have_sample" ] || no_sample="no sample driver in this build"
+judge bpfilter bpfilter_umh bpf "$NO_BPFILTER" net/bpfilter/main.c ".*Started bpfilter $nonce" \
+	"print the edited message ('Started bpfilter $nonce')"
+judge sample umd_sample_user smp "$no_sample" samples/umd/umd_sample_user.c "reply pong-$nonce " \
+	"answer with the edited reply ('pong-$nonce')"
 
 # The developer's own tree and build never saw the edit.
 left=$(grep -l "$nonce" "$SRC/net/bpfilter/main.c" "$SRC/samples/umd/umd_sample_user.c" \
