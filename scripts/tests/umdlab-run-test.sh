@@ -219,10 +219,13 @@ expect_gone 2
 report "-t 1 kills a hanging instance and exits 124"
 
 # SIGINT and SIGTERM, as from make's Ctrl-C.  With job control on, bash
-# does not start background jobs with SIGINT ignored.
+# does not start background jobs with SIGINT ignored; env resets what
+# this test itself may have inherited ignored (a make test started in
+# the background of a script): the supervisor keeps an ignored SIGINT
+# ignored, as nohup asks.
 for sig in INT TERM; do
 	set -m
-	"$R" -m -- "$FAKE/hang" >"$tmp/out" 2>"$tmp/err" &
+	env --default-signal=INT,TERM "$R" -m -- "$FAKE/hang" >"$tmp/out" 2>"$tmp/err" &
 	sup=$!
 	set +m
 	echo "$sup" >>"$all_pids"
