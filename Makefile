@@ -247,7 +247,7 @@ include $(TOP)/rootfs/sample/build.mk
 
 help:
 	@echo "umdlab targets (README.md has the details):"
-	@echo "  run-uml  test  check  bench  gdb  attach  series-check"
+	@echo "  run-uml  test  check  bench  gdb  attach  series-check  break-on-purpose"
 	@echo "  kernel  rootfs  config  tree  export-patches  halt  clean"
 	@echo "variables: BASE KSRC FLAVOUR FRAGMENTS MEM NET CMD APPEND UMID SHARE"
 	@echo "  TIMEOUT T COUNT JOBS WATCH BENCH RUNS RESTARTS SOAK TT V CCACHE"
