@@ -9,8 +9,8 @@
 KSFT_DIR     := $(SRC)/tools/testing/selftests
 SCEN_BIN     := $(GUESTBIN)/lib/scenarios
 PIDFD_BIN    := $(GUESTBIN)/lib/pidfd
-PIDFD_TESTS  := pidfd_test pidfd_fdinfo_test pidfd_open_test \
-		pidfd_poll_test pidfd_wait pidfd_getfd_test pidfd_setns_test
+# The one list of them, shared with tests/guest/scenarios.sh.
+PIDFD_TESTS  := $(shell sed -e 's/\#.*//' $(TOP)/rootfs/tests/pidfd-tests.list)
 
 $(SCEN_BIN)/umd_scenarios: $(TOP)/rootfs/tests/umd_scenarios.c \
 		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h

@@ -30,7 +30,8 @@ set -u
 here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 SCENARIOS_ALL="builtin launch restart unload concurrency pidfd"
 C_SCENARIOS="builtin launch restart unload concurrency"
-PIDFD_TESTS="pidfd_test pidfd_fdinfo_test pidfd_open_test pidfd_poll_test pidfd_wait pidfd_getfd_test pidfd_setns_test"
+# The one list of them, shared with rootfs/tests/build.mk.
+PIDFD_TESTS=$(sed -e 's/#.*//' "$here/../../rootfs/tests/pidfd-tests.list" | xargs)
 ALLOWLIST=${SPLAT_ALLOWLIST:-$here/../allowlist/splats.txt}
 
 # ---- the kernel-log scan ------------------------------------------------------
