@@ -140,13 +140,21 @@ sigint() {
 		fail "$name-ends" "Ctrl-C (SIGINT to the process group) must end $what within 20 s (make $*)" \
 			"$(tail -n 15 "$tmp/$name.out")"
 	fi
-	left=$(leftovers "$SID" "$UMID" "$m0")
-	if [ -z "$left" ]; then
-		pass "$name-leaves-nothing"
-	else
-		fail "$name-leaves-nothing" "Ctrl-C of $what must leave nothing of the run on the host (checked by session):$left"
-	fi
+	clean "$name-leaves-nothing" "$m0" "Ctrl-C of $what must leave nothing of the run on the host (checked by session):"
 	end_session "$SID"
+}
+
+# clean TEST SHM-BEFORE INVARIANT: TEST passes when the run of session
+# $SID (instance $UMID) left nothing; else it fails with INVARIANT and
+# what was left.
+clean() {
+	local left
+	left=$(leftovers "$SID" "$UMID" "$2")
+	if [ -z "$left" ]; then
+		pass "$1"
+	else
+		fail "$1" "$3$left"
+	fi
 }
 
 # killmake NAME SIG: make run-uml, SIG to make alone once the guest is up:
@@ -162,12 +170,7 @@ killmake() {
 	fi
 	kill -"$sig" "$SID"
 	ended "$SID" 20
-	left=$(leftovers "$SID" "$UMID" "$m0")
-	if [ -z "$left" ]; then
-		pass "$name"
-	else
-		fail "$name" "SIG$sig to make alone must end its instance and the rest of the run within 5 s (README: a kill of make ends it):$left"
-	fi
+	clean "$name" "$m0" "SIG$sig to make alone must end its instance and the rest of the run within 5 s (README: a kill of make ends it):"
 	end_session "$SID"
 }
 
