@@ -138,22 +138,20 @@ host_leftovers() {
 	[ -n "$l" ] && echo " processes of this session left behind (by session, whatever their command line): $(paste -sd';' <<<"$l");"
 }
 
-# session_leftovers SID / group_leftovers PGID: the live processes of
-# that session or process group that are not this shell, one of its
-# ancestors, or descended from one of its ancestors in that session: a
-# run's processes that no running part of it still owns.  For a session
-# this shell is not in (a `setsid make ...` it started and waited for)
-# that is every process left in it.  One "PID ARGS" line each.
-session_leftovers() { _leftovers 4 "$1"; }
-group_leftovers() { _leftovers 3 "$1"; }
-_leftovers() {
+# session_leftovers SID: the live processes of that session that are not
+# this shell, one of its ancestors, or descended from one of its
+# ancestors in that session: a run's processes that no running part of
+# it still owns.  For a session this shell is not in (a `setsid make ...`
+# it started and waited for) that is every process left in it.  One
+# "PID ARGS" line each.
+session_leftovers() {
 	local self=$BASHPID p
-	for p in $(proc_table | awk -v field="$1" -v id="$2" -v self="$self" '
-		{ pp[$1] = $2; grp[$1] = $3; sid[$1] = $4; st[$1] = $5
-		  if ($(field - 0) == id) { member[$1] = 1; sess = $4 } }
+	for p in $(proc_table | awk -v id="$1" -v self="$self" '
+		{ pp[$1] = $2; sid[$1] = $4; st[$1] = $5
+		  if ($4 == id) member[$1] = 1 }
 		END {
 			for (p = self; p in pp; p = pp[p]) {
-				if (sid[p] == sess)
+				if (sid[p] == id)
 					own[p] = 1
 				if (p == 1)
 					break
