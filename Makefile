@@ -48,13 +48,10 @@ ifdef KSRC
 else
   UMD := $(if $(wildcard $(TOP)/uml-config/umd-$(BASE).config),umd-$(BASE),umd)
 endif
-FLAVOUR_default := base $(UMD) debuginfo sample
-FLAVOUR_debug   := base $(UMD) debuginfo sample debug
-FLAVOUR_builtin := base $(UMD) debuginfo sample builtin
-# KUnit suites run at every boot of a kernel that has them, and the UMD
-# suite provokes a WARNING on purpose: a flavour of their own.
-FLAVOUR_kunit   := base $(UMD) debuginfo sample kunit
-FLAVOURS := default debug builtin kunit
+FLAVOUR_default := base $(UMD) debuginfo sample kunit
+FLAVOUR_debug   := base $(UMD) debuginfo sample kunit debug
+FLAVOUR_builtin := base $(UMD) debuginfo sample kunit builtin
+FLAVOURS := default debug builtin
 ifeq ($(filter $(FLAVOUR),$(FLAVOURS)),)
   $(error umdlab: unknown FLAVOUR '$(FLAVOUR)'; known: $(FLAVOURS))
 endif

@@ -10,9 +10,10 @@
 KT=$TOP/scripts/kernel-tree
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+series_list() { sed -e "s/#.*//" -e "/^[[:space:]]*$/d" "$1/series"; }
 export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@localhost GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@localhost
 
-plan 15
+plan 20
 
 # The synthetic base.
 mkdir -p "$tmp/linux-source-9.9/kernel"
@@ -130,6 +131,64 @@ if [ $rc -eq 2 ] && echo "$out" | grep -q '0001-.*\.patch.*kernel/usermode_drive
 	pass bad-patch-named
 else
 	fail bad-patch-named "a patch that does not apply must be named with its file, exit 2, and leave the tree as it was" "rc=$rc: $out"
+fi
+
+# Two bases, one shared patch (kernel-patches/common): each base's series
+# names it as ../common/NAME.  Base b differs from base a.
+cp -r "$tmp/linux-source-9.9" "$tmp/linux-source-9.9b"
+printf 'int other_base;\n' > "$tmp/linux-source-9.9b/kernel/other.c"
+tar -C "$tmp" -cJf "$tmp/base-b.tar.xz" --transform 's/^linux-source-9.9b/linux-source-9.9/' linux-source-9.9b
+K=$tmp/kp A=$tmp/tree-a B=$tmp/tree-b
+mkdir -p "$K/a" "$K/b" "$K/common"
+: > "$K/a/series"
+"$KT" prepare "$tmp/base.tar.xz" "$K/a" "$A" >/dev/null 2>&1
+mkdir -p "$A/samples"
+echo 'int shared_sample;' > "$A/samples/shared.c"
+git -C "$A" add samples && git -C "$A" commit -qm "samples: Add a shared sample"
+echo 'obj-y += shared.o' > "$A/samples/Makefile"
+git -C "$A" add samples && git -C "$A" commit -qm "samples: Hook the shared sample in"
+"$KT" export "$K/a" "$A" >/dev/null 2>&1
+mv "$K/a"/0001-samples-Add-a-shared-sample.patch "$K/common/"
+printf '../common/0001-samples-Add-a-shared-sample.patch\n0002-samples-Hook-the-shared-sample-in.patch\n' > "$K/a/series"
+printf '../common/0001-samples-Add-a-shared-sample.patch\n' > "$K/b/series"
+"$KT" prepare "$tmp/base.tar.xz" "$K/a" "$A" >/dev/null 2>&1
+"$KT" prepare "$tmp/base-b.tar.xz" "$K/b" "$B" >/dev/null 2>&1
+if grep -qs shared_sample "$A/samples/shared.c" && grep -qs shared_sample "$B/samples/shared.c" &&
+   [ -f "$A/samples/Makefile" ] && [ ! -f "$B/samples/Makefile" ]; then
+	pass shared-patch-both-bases
+else
+	fail shared-patch-both-bases "a patch in common/ must apply to every base whose series names it, beside each base's own patches"
+fi
+
+# An edit made and exported in base b's tree lands in the one shared copy,
+# and base a's clean, exported tree is rebuilt from it.
+echo 'int shared_sample_v2;' > "$B/samples/shared.c"
+git -C "$B" commit -qa --amend --no-edit
+out=$("$KT" export "$K/b" "$B" 2>&1)
+if grep -q shared_sample_v2 "$K/common/0001-samples-Add-a-shared-sample.patch" &&
+   [ "$(ls "$K/b")" = series ] && [ "$(series_list "$K/b")" = ../common/0001-samples-Add-a-shared-sample.patch ]; then
+	pass shared-edit-lands-in-common
+else
+	fail shared-edit-lands-in-common "export must write a commit to the shared patch of the same subject, not a copy in the base's directory" "$out" "$(ls "$K/b")"
+fi
+"$KT" prepare "$tmp/base.tar.xz" "$K/a" "$A" >/dev/null 2>&1
+check shared-edit-reaches-other-base "base a must be rebuilt with base b's edit of the shared patch" \
+	grep -q shared_sample_v2 "$A/samples/shared.c"
+
+# The same commit exports the same bytes from either base's tree.
+cp "$K/common/0001-samples-Add-a-shared-sample.patch" "$tmp/shared.before"
+"$KT" export "$K/a" "$A" >/dev/null 2>&1
+check shared-export-identical "exporting an unchanged shared patch from another base's tree must give the same bytes" \
+	cmp -s "$tmp/shared.before" "$K/common/0001-samples-Add-a-shared-sample.patch"
+
+# Dropping the shared commit in one base never deletes the shared patch.
+git -C "$B" reset -q --hard umdlab-base
+out=$("$KT" export "$K/b" "$B" 2>&1)
+if [ -f "$K/common/0001-samples-Add-a-shared-sample.patch" ] && [ -z "$(series_list "$K/b")" ] &&
+   grep -q 'no longer in' <<<"$out"; then
+	pass shared-kept-when-dropped
+else
+	fail shared-kept-when-dropped "a shared patch dropped from one base's series must stay in common/ (another base uses it), with a note" "$out"
 fi
 
 done_testing
