@@ -195,6 +195,32 @@ static int mod_lists(const char *mod, const char *obj)
 }
 
 /*
+ * Is MOD (net/bpfilter/bpfilter) a module of BLD's last build?  Kbuild
+ * writes BLD/modules.order anew on every build ("MOD.ko" in 6.1, "MOD.o"
+ * in later kernels); a .mod file can be left over from an earlier config
+ * that had the module (a flavour started from another's build).
+ */
+static int in_modules_order(const char *bld, const char *mod)
+{
+	char path[PATH_MAX], line[PATH_MAX];
+	size_t n = strlen(mod);
+	int found = 0;
+	FILE *f;
+
+	fmt(path, sizeof(path), "%s/modules.order", bld);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		found = !strncmp(line, mod, n) &&
+			(!strcmp(line + n, ".ko") || !strcmp(line + n, ".o"));
+	}
+	fclose(f);
+	return found;
+}
+
+/*
  * The module of BLD that links OBJ, as a path relative to BLD without
  * ".mod" (net/bpfilter/bpfilter), in MOD; 0 when OBJ is built in.
  */
@@ -214,7 +240,7 @@ static int module_of(const char *bld, const char *obj, char *mod, size_t size)
 		if (mod_lists(g.gl_pathv[i], obj)) {
 			fmt(mod, size, "%.*s", (int)(strlen(g.gl_pathv[i]) - skip - 4),
 				 g.gl_pathv[i] + skip);
-			found = 1;
+			found = in_modules_order(bld, mod);
 		}
 	}
 	globfree(&g);

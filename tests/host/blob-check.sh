@@ -7,7 +7,7 @@
 # names the stale file when one does not.
 . "$TOP/tests/lib.sh"
 
-plan 6
+plan 7
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -16,6 +16,7 @@ mkdir -p "$B/drv" "$B/include/config" "$R/lib/modules/9.9/kernel/drv"
 echo 9.9 > "$B/include/config/kernel.release"
 printf 'drv/blob.o blob_start blob_end drv/prog\n' > "$B/.umdlab-blobs"
 printf 'drv/core.o drv/blob.o\n' > "$B/drv/drvmod.mod"
+printf 'drv/drvmod.ko\n' > "$B/modules.order"
 printf '\t.section .rodata, "a"\n\t.global blob_start\nblob_start:\n\t.incbin "drv/prog"\n\t.global blob_end\nblob_end:\n' > "$tmp/blob.S"
 printf 'int main(void) { return 0; }\n' > "$tmp/main.c"
 gcc -o "$B/linux" "$tmp/main.c"
@@ -41,6 +42,13 @@ rm "$R/lib/modules/9.9/kernel/drv/drvmod.ko"
 out=$(bc); rc=$?
 if [ $rc -eq 1 ] && grep -q "^umdlab: stale root filesystem: drv/drvmod.ko is built but" <<<"$out"; then pass missing-module-named
 else fail missing-module-named "a module that is built but not installed must stop the boot" "rc=$rc: $out"; fi
+
+# Built in since the last build (a flavour started from another's build
+# keeps the old .mod file): only modules.order says what is a module now.
+: > "$B/modules.order"
+out=$(bc); rc=$?
+if [ $rc -eq 1 ] && grep -q "^umdlab: $B/linux does not embed blob_start" <<<"$out"; then pass leftover-mod-file-ignored
+else fail leftover-mod-file-ignored "a module absent from modules.order is not built: its driver must be checked in the kernel" "rc=$rc: $out"; fi
 
 # Built in: no module lists the object, so the kernel must embed it.
 rm "$B/drv/drvmod.mod"
