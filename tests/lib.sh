@@ -109,6 +109,16 @@ proc_table() {
 }
 my_sid() { local l; read -r l < /proc/$BASHPID/stat; l=${l##*) }; set -- $l; echo "$4"; }
 
+# own_session SCRIPT ARGS...: a session that is not a run's to judge --
+# 0, its leader outside this pid namespace (a container, a CI runner),
+# or init's -- would make every other process on the machine look left
+# behind: SCRIPT is run again in a session of its own (tests/run).
+own_session() {
+	case $(my_sid) in
+	0|1) exec setsid -w "$@" ;;
+	esac
+}
+
 # alive PID: PID runs (exists and is no zombie).  make_ancestor: the
 # nearest ancestor named make, or nothing.
 alive() {
