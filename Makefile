@@ -51,7 +51,9 @@ endif
 FLAVOUR_default := base $(UMD) debuginfo sample kunit
 FLAVOUR_debug   := base $(UMD) debuginfo sample kunit debug
 FLAVOUR_builtin := base $(UMD) debuginfo sample kunit builtin
-FLAVOURS := default debug builtin
+# make coverage: the kernel's gcov on the UMD code (uml-config/coverage.*).
+FLAVOUR_coverage := base $(UMD) debuginfo sample kunit coverage
+FLAVOURS := default debug builtin coverage
 ifeq ($(filter $(FLAVOUR),$(FLAVOURS)),)
   $(error umdlab: unknown FLAVOUR '$(FLAVOUR)'; known: $(FLAVOURS))
 endif
@@ -185,7 +187,8 @@ config: tree
 	$(Q)$(TOP)/scripts/kernel-config $(SRC) $(BLD) $(FRAG_FILES)
 
 kernel: config $(HOSTBIN)/kbuild-progress $(HOSTBIN)/kbuild-cc $(HOSTBIN)/blob-check
-	$(Q)IF_STALE=$(IF_STALE) $(TOP)/scripts/kernel-build $(SRC) $(BLD) $(HOSTBIN)/kbuild-progress
+	$(Q)IF_STALE=$(IF_STALE) GCOV_OBJS=$(TOP)/uml-config/coverage.objs \
+		$(TOP)/scripts/kernel-build $(SRC) $(BLD) $(HOSTBIN)/kbuild-progress
 
 rootfs: kernel guest-progs
 	$(Q)$(TOP)/scripts/rootfs-packages $(TOP)/rootfs/packages.list $(W)/debs $(PKGROOT)
@@ -231,6 +234,23 @@ bench: rootfs host-tools
 test: rootfs host-tools $(HOSTBIN)/loopback-token
 	$(Q)$(CHECK_ENV) T='$(T)' $(TOP)/tests/run
 
+# Coverage of the UMD code: the guest groups on FLAVOUR=coverage, every
+# boot's counters collected, then lcov's report (scripts/coverage-report).
+COVERAGE_T ?= boot,drivers,kunit,sample,scenarios
+COVERAGE_DIR = $(W)/coverage/$(BUILD_ID)
+.PHONY: coverage
+coverage:
+ifneq ($(FLAVOUR),coverage)
+	$(Q)$(MAKE) --no-print-directory coverage FLAVOUR=coverage
+else
+	$(Q)$(TOP)/scripts/deps lcov
+	$(Q)rm -rf $(COVERAGE_DIR)/boots
+	$(Q)rc=0; $(MAKE) --no-print-directory test T='$(or $(T),$(COVERAGE_T))' \
+		UMDLAB_GCOV_DIR=$(COVERAGE_DIR)/boots || rc=$$?; \
+	$(TOP)/scripts/coverage-report $(BLD) $(TOP)/uml-config/coverage.objs \
+		$(COVERAGE_DIR)/boots $(COVERAGE_DIR) || rc=$$((rc ? rc : $$?)); exit $$rc
+endif
+
 # Every sabotage switch through make test: exactly its tests fail.
 .PHONY: break-on-purpose
 break-on-purpose:
@@ -244,7 +264,7 @@ include $(TOP)/rootfs/sample/build.mk
 
 help:
 	@echo "umdlab targets (README.md has the details):"
-	@echo "  run-uml  test  check  bench  gdb  attach  series-check  break-on-purpose"
+	@echo "  run-uml  test  check  bench  coverage  gdb  attach  series-check  break-on-purpose"
 	@echo "  kernel  rootfs  config  tree  export-patches  halt  clean"
 	@echo "variables: BASE KSRC FLAVOUR FRAGMENTS MEM NET CMD APPEND UMID SHARE"
 	@echo "  TIMEOUT T COUNT JOBS WATCH BENCH RUNS RESTARTS SOAK TT V CCACHE"

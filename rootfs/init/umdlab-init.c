@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -349,8 +350,63 @@ static pid_t spawn_cmd(void)
 	return pid;
 }
 
+#define GCOV_DIR	"/sys/kernel/debug/gcov"
+
+/* mkdir -p the directories of PATH (not PATH itself). */
+static void make_parents(char *path)
+{
+	char *p;
+
+	for (p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = 0;
+		mkdir(path, 0755);
+		*p = '/';
+	}
+}
+
+/* Copy one counter file to CTL_DIR/gcov/, under the same path. */
+static int save_gcda(const char *path, const struct stat *st, int type,
+		     struct FTW *ftw)
+{
+	char dst[4096], buf[65536];
+	size_t len = strlen(path);
+	int in, out;
+	ssize_t n;
+
+	(void)st;
+	(void)ftw;
+	if (type != FTW_F || len < 5 || strcmp(path + len - 5, ".gcda"))
+		return 0;
+	snprintf(dst, sizeof(dst), CTL_DIR "/gcov%s", path + strlen(GCOV_DIR));
+	make_parents(dst);
+	in = open(path, O_RDONLY);
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			break;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return 0;
+}
+
+/*
+ * A kernel built for coverage (CONFIG_GCOV_KERNEL, make coverage) holds
+ * its counters in debugfs, the unloaded modules' too (gcov_persist);
+ * they are copied to the control directory before the power goes off,
+ * where the host collects them (scripts/run-uml).
+ */
+static void save_gcov(void)
+{
+	if (!ctl_path[0] || access(GCOV_DIR, R_OK))
+		return;
+	nftw(GCOV_DIR, save_gcda, 16, FTW_PHYS);
+}
+
 static void poweroff(void)
 {
+	save_gcov();
 	sync();
 	reboot(RB_POWER_OFF);
 	/* pid 1 must never return: that would panic the kernel. */

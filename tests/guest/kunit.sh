@@ -56,7 +56,7 @@ echo "$OUT" > "$tmp/dmesg.log"
 	cat "$TOP/tests/allowlist/splats.txt"
 	echo "setup | kernel/usermode_driver.c | at kernel/usermode_driver\.c:[0-9]+ umd_load_blob | umd_test_double_load | KUnit refuses a double umd_load_blob() on purpose"
 } > "$tmp/allow.txt"
-scan=$(SPLAT_ALLOWLIST=$tmp/allow.txt bash "$TOP/tests/guest/scenarios.sh" --scan "$tmp/dmesg.log" 2>&1)
+scan=$("$TOP/scripts/splat-scan" -a "$tmp/allow.txt" "$tmp/dmesg.log" 2>&1)
 if [ $? -eq 0 ]; then
 	[ -z "$scan" ] || echo "$scan" | diag
 	pass kernel-log-clean

@@ -229,7 +229,7 @@ done
 if [ -n "$unread" ]; then
 	fail kernel-log-clean "every boot's kernel log (dmesg in the guest) must be read before it is scanned" \
 		"boots without a kernel log line:$unread (of $GUEST_N)"
-elif scan=$(bash "$TOP/tests/guest/scenarios.sh" --scan "$logs"/boot-*.log 2>&1); then
+elif scan=$("$TOP/scripts/splat-scan" "$logs"/boot-*.log 2>&1); then
 	[ -z "$scan" ] || echo "$scan" | diag
 	pass kernel-log-clean
 else

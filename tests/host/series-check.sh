@@ -4,11 +4,13 @@
 # scripts/series-check: on the real tree and its build every row is what
 # the tree's version calls for; on broken copies (a source file edited, or
 # a stand-in `linux` whose DWARF disagrees) exactly the broken row turns
-# absent and the exit status is 1.
+# absent and the exit status is 1.  The stand-in kernel's source is
+# beside this group (tests/host/series-check/).
 . "$TOP/tests/lib.sh"
 SRC=${SRC:-$W/src/linux-$BASE}
 BLD=${BLD:-$W/build/$BASE-default}
 SC=$TOP/scripts/series-check
+data=$TOP/tests/host/series-check
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -115,14 +117,14 @@ else
 	skip broken-export "row 13 is superseded in $ver (pidfd_poll stopped using thread_group_exited in 6.9): no verdict to break"
 fi
 
-# 3. A stand-in build (tests/data/series-check/fake-linux.c and a few
+# 3. A stand-in build (tests/host/series-check/fake-linux.c and a few
 # objects): the real source, a `linux` whose DWARF says what we choose.
 fake_bld() {
 	local b=$tmp/bld
 	rm -rf "$b"
 	mkdir -p "$b/net/bpfilter"
 	printf 'CONFIG_USERMODE_DRIVER=y\nCONFIG_BPFILTER=y\nCONFIG_BPFILTER_UMH=m\n' > "$b/.config"
-	gcc -O1 "$@" -o "$b/linux" "$TOP/tests/data/series-check/fake-linux.c" || return 1
+	gcc -O1 "$@" -o "$b/linux" "$data/fake-linux.c" || return 1
 	printf '\t.section .init.rodata, "a"\n\t.global bpfilter_umh_start\nbpfilter_umh_start:\n\t.byte 0\n' > "$tmp/blob.S"
 	gcc -c -o "$b/net/bpfilter/bpfilter_umh_blob.o" "$tmp/blob.S" || return 1
 	cp "$b/net/bpfilter/bpfilter_umh_blob.o" "$b/net/bpfilter/bpfilter.ko"
@@ -136,7 +138,7 @@ if fake_bld -g; then
 	check_run fake-build-intact 0 "$(expected)" "$SRC" "$tmp/bld"
 	fake_out=$OUT
 else
-	fail fake-build-intact "the stand-in build (tests/data/series-check/fake-linux.c) must compile"
+	fail fake-build-intact "the stand-in build (tests/host/series-check/fake-linux.c) must compile"
 fi
 
 if fake_bld -g -DBROKEN_TGID; then

@@ -6,8 +6,8 @@
  * with:
  *
  *   gcc -static -I work/src/linux-6.1/tools/testing/selftests \
- *       -o /tmp/harness scripts/tests/ktap/kselftest-harness.c
- *   /tmp/harness > scripts/tests/ktap/kselftest-harness.in 2>&1
+ *       -o /tmp/harness tests/host/ktap/kselftest-harness.c
+ *   /tmp/harness > tests/host/ktap/kselftest-harness.in 2>&1
  */
 #include "kselftest_harness.h"
 
