@@ -88,11 +88,16 @@ int main(int argc, char **argv)
 		if (tty ? t - last < 0.2 : t - last < 30)
 			continue;
 		last = t;
-		if (expected > 0 && done <= expected)
-			printf("%s  BUILD   %ld/%ld objects (%ld%%)  %02d:%02d%s",
+		if (expected > 0 && done <= expected) {
+			/* The rate so far, over what is left. */
+			int eta = (int)((t - start) * (expected - done) / done);
+
+			printf("%s  BUILD   %ld/%ld objects (%ld%%)  %02d:%02d  ETA %02d:%02d%s",
 			       tty ? "\r\033[K" : "", done, expected,
 			       done * 100 / expected, (int)(t - start) / 60,
-			       (int)(t - start) % 60, tty ? "" : "\n");
+			       (int)(t - start) % 60, eta / 60, eta % 60,
+			       tty ? "" : "\n");
+		}
 		else
 			printf("%s  BUILD   %ld objects  %02d:%02d%s",
 			       tty ? "\r\033[K" : "", done,
