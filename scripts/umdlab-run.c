@@ -85,47 +85,6 @@ enum end { END_EXITED, END_TIMEOUT, END_PANIC, END_SIGNAL, END_SETUP };
 
 static const char usage[] =
 	"usage: umdlab-run [-t SECS] [-l LOGFILE] [-i] [-m] [-u UMLDIR/UMID] [-p PID]... -- PROGRAM [ARGS...]";
-static const char panic_str[] = "Kernel panic - not syncing";
-static const char marker_str[] = "umdlab: exit status ";
-
-static unsigned long opt_timeout;
-static const char *opt_log;
-static bool opt_interactive, opt_marker;
-static char *inst_dir;			/* UMLDIR/UMID */
-static const char *inst_umid;
-
-/*
- * The processes whose end ends the instance: the make ancestors, -p PIDs.
- * A pidfd (-1 without one) pins each; owner_gone is the one that ended.
- */
-static pid_t owners[MAX_OWNERS];
-static int owner_fds[MAX_OWNERS];
-static unsigned int n_owners;
-static pid_t owner_gone;
-
-static pid_t self_pid, child_pid;
-static bool child_exited;
-static int child_code = -1;		/* -1: killed by a signal */
-static int out_fd = -1, log_fd = -1, sig_fd = -1;
-static bool stdout_ok = true;
-static bool hung_up;		/* -i: the user's terminal went away */
-static int end_signo;		/* the signal that ended the run */
-static bool crlf;		/* -i on a terminal: bare LF becomes CRLF */
-
-static bool tty_saved, take_fg;
-static struct termios saved_tio;
-static int saved_flags = -1;
-
-/* Console state: current line, last lines, held-back marker prefix. */
-static char cur_line[LINE_CAP];
-static size_t cur_len;
-static char tail[TAIL_LINES][LINE_CAP];
-static unsigned int tail_next, tail_count;
-static char held[32];
-static size_t held_len;
-static bool may_be_marker = true, blank_held;
-static long long panic_at = -1, marker_at = -1;
-static int marker_status = -1;
 
 static void msg(const char *fmt, ...)
 {
@@ -135,7 +94,7 @@ static void msg(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "umdlab-run: %s\n", buf);
+	fprintf(stderr, "umdlab: %s\n", buf);
 }
 
 static long long now_ms(void)
@@ -169,63 +128,80 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static void emit_raw(const char *p, size_t n)
-{
-	/* A closed stdout (| head) must not stop the run or the log. */
-	if (n && stdout_ok && write_all(1, p, n) < 0) {
-		stdout_ok = false;
-		/* ...but a terminal that hung up ends an interactive run. */
-		if (opt_interactive && errno == EIO)
-			hung_up = true;
-	}
-}
-
 /*
- * UML puts the terminal into raw mode, output processing included, and
- * the kernel's console messages end in a bare LF: without a CR each one
- * would start where the last one ended.  The guest's tty already sends
- * CRLF for what programs print.
+ * ---- The console: the markers in its stream -------------------------------
+ *
+ * What UML's console says that ends the run, found in the stream as it
+ * comes, in chunks cut anywhere:
+ *  - a kernel panic: panic_at, when the line "Kernel panic - not syncing"
+ *    was seen;
+ *  - with marker filtering (-m), the line "umdlab: exit status N" that the
+ *    guest's init prints: marker_status N, and marker_at, when it was seen.
+ * The last lines are kept for console_print_tail().
+ *
+ * console_scan() takes the next chunk and gives back what of it is to be
+ * shown: all of it, or with marker filtering everything but the marker
+ * line (see console_filter()).  console_end(), at the end of the stream,
+ * gives back what was held back.  Nothing here reads or writes a file
+ * descriptor but console_print_tail(), on stderr; the supervisor reads
+ * the results (the fields under "Found") and nothing else of the state.
  */
-static void emit(const char *p, size_t n)
-{
-	static char prev;
-	size_t i, start = 0;
 
-	if (!crlf) {
-		emit_raw(p, n);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		if (p[i] == '\n' && (i ? p[i - 1] : prev) != '\r') {
-			emit_raw(p + start, i - start);
-			emit_raw("\r", 1);
-			start = i;
-		}
-	}
-	emit_raw(p + start, n - start);
-	if (n)
-		prev = p[n - 1];
+static const char panic_str[] = "Kernel panic - not syncing";
+static const char marker_str[] = "umdlab: exit status ";
+
+#define CONSOLE_HELD	32	/* a marker line, CR included, fits */
+/* What console_scan() gives back is at most this much longer than n. */
+#define CONSOLE_SLACK	(CONSOLE_HELD + 1)
+
+struct console {
+	bool filter;			/* marker filtering (-m) */
+
+	/* The current line and the last ones. */
+	char line[LINE_CAP];
+	size_t line_len;
+	char tail[TAIL_LINES][LINE_CAP];
+	unsigned int tail_next, tail_count;
+
+	/* The start of a line that may still be the marker, held back. */
+	char held[CONSOLE_HELD];
+	size_t held_len;
+	bool may_be_marker, blank_held;
+
+	/* Found: times from now_ms(), -1 until then. */
+	long long panic_at, marker_at;
+	int marker_status;		/* -1: none (yet) */
+};
+
+static void console_init(struct console *con, bool filter)
+{
+	memset(con, 0, sizeof(*con));
+	con->filter = filter;
+	con->may_be_marker = true;
+	con->panic_at = -1;
+	con->marker_at = -1;
+	con->marker_status = -1;
 }
 
-static void end_line(void)
+static void console_end_line(struct console *con)
 {
-	size_t n = cur_len;
+	size_t n = con->line_len;
 
-	if (n && cur_line[n - 1] == '\r')
+	if (n && con->line[n - 1] == '\r')
 		n--;
-	memcpy(tail[tail_next], cur_line, n);
-	tail[tail_next][n] = '\0';
-	tail_next = (tail_next + 1) % TAIL_LINES;
-	if (tail_count < TAIL_LINES)
-		tail_count++;
-	cur_len = 0;
+	memcpy(con->tail[con->tail_next], con->line, n);
+	con->tail[con->tail_next][n] = '\0';
+	con->tail_next = (con->tail_next + 1) % TAIL_LINES;
+	if (con->tail_count < TAIL_LINES)
+		con->tail_count++;
+	con->line_len = 0;
 }
 
-static void check_panic(void)
+static void console_check_panic(struct console *con)
 {
-	if (panic_at < 0 &&
-	    memmem(cur_line, cur_len, panic_str, sizeof(panic_str) - 1))
-		panic_at = now_ms();
+	if (con->panic_at < 0 &&
+	    memmem(con->line, con->line_len, panic_str, sizeof(panic_str) - 1))
+		con->panic_at = now_ms();
 }
 
 /*
@@ -263,91 +239,255 @@ static int marker_value(const char *buf, size_t len)
 	return v <= 255 ? v : -1;
 }
 
-static void found_marker(int v)
+static void console_found_marker(struct console *con, int v)
 {
-	if (marker_status < 0) {
-		marker_status = v;
-		marker_at = now_ms();
+	if (con->marker_status < 0) {
+		con->marker_status = v;
+		con->marker_at = now_ms();
 	}
 }
 
-static void console_feed(const char *buf, size_t n)
+/*
+ * Copy everything except marker lines.  Only the start of a line that may
+ * still turn out to be the marker is held back, and one empty line: init
+ * prints the marker after a newline of its own, so an empty line right
+ * before the marker is not the command's.  What comes after the marker is
+ * the kernel powering off: log only.
+ */
+static size_t console_filter(struct console *con, const char *buf, size_t n,
+			     char *out)
 {
-	static char out[sizeof(held) + 65536 + 1];
 	size_t o = 0, i;
 
-	if (log_fd >= 0 && write_all(log_fd, buf, n) < 0) {
-		msg("cannot write %s: %s", opt_log, strerror(errno));
-		close(log_fd);
-		log_fd = -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			check_panic();
-			end_line();
-		} else if (cur_len < LINE_CAP - 1) {
-			cur_line[cur_len++] = buf[i];
-		}
-	}
-	check_panic();
-	if (!opt_marker) {
-		emit(buf, n);
-		return;
-	}
-
-	/*
-	 * Copy everything except marker lines.  Only the start of a line
-	 * that may still turn out to be the marker is held back, and one
-	 * empty line: init prints the marker after a newline of its own, so
-	 * an empty line right before the marker is not the command's.  What
-	 * comes after the marker is the kernel powering off: log only.
-	 */
 	for (i = 0; i < n; i++) {
 		char c = buf[i];
 
-		if (marker_status >= 0)
+		if (con->marker_status >= 0)
 			break;
-		if (!may_be_marker) {
+		if (!con->may_be_marker) {
 			out[o++] = c;
 			if (c == '\n')
-				may_be_marker = true;
+				con->may_be_marker = true;
 			continue;
 		}
-		if (c == '\n' && held_len == 0) {
-			if (blank_held)
+		if (c == '\n' && con->held_len == 0) {
+			if (con->blank_held)
 				out[o++] = '\n';
-			blank_held = true;
+			con->blank_held = true;
 			continue;
 		}
 		if (c == '\n') {
-			int v = marker_value(held, held_len);
+			int v = marker_value(con->held, con->held_len);
 
 			if (v >= 0) {
-				found_marker(v);
-				blank_held = false;
+				console_found_marker(con, v);
+				con->blank_held = false;
 			} else {
-				if (blank_held)
+				if (con->blank_held)
 					out[o++] = '\n';
-				blank_held = false;
-				memcpy(out + o, held, held_len);
-				o += held_len;
+				con->blank_held = false;
+				memcpy(out + o, con->held, con->held_len);
+				o += con->held_len;
 				out[o++] = c;
 			}
-			held_len = 0;
+			con->held_len = 0;
 			continue;
 		}
-		held[held_len++] = c;
-		if (!marker_prefix(held, held_len)) {
-			if (blank_held)
+		con->held[con->held_len++] = c;
+		if (!marker_prefix(con->held, con->held_len)) {
+			if (con->blank_held)
 				out[o++] = '\n';
-			blank_held = false;
-			memcpy(out + o, held, held_len);
-			o += held_len;
-			held_len = 0;
-			may_be_marker = false;
+			con->blank_held = false;
+			memcpy(out + o, con->held, con->held_len);
+			o += con->held_len;
+			con->held_len = 0;
+			con->may_be_marker = false;
 		}
 	}
-	emit(out, o);
+	return o;
+}
+
+/*
+ * The next n bytes of the stream.  What of them is to be shown goes to
+ * out, which has room for n + CONSOLE_SLACK bytes; returns its length.
+ */
+static size_t console_scan(struct console *con, const char *buf, size_t n,
+			   char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			console_check_panic(con);
+			console_end_line(con);
+		} else if (con->line_len < LINE_CAP - 1) {
+			con->line[con->line_len++] = buf[i];
+		}
+	}
+	console_check_panic(con);
+	if (!con->filter) {
+		memcpy(out, buf, n);
+		return n;
+	}
+	return console_filter(con, buf, n, out);
+}
+
+/*
+ * The end of the stream: a held-back marker line without its newline
+ * still counts; anything else held back is to be shown after all.  out
+ * has room for CONSOLE_SLACK bytes; returns the length.
+ */
+static size_t console_end(struct console *con, char *out)
+{
+	size_t o = 0;
+	int v;
+
+	if (con->marker_status >= 0)
+		return 0;
+	if (con->held_len) {
+		v = marker_value(con->held, con->held_len);
+		if (v >= 0) {
+			console_found_marker(con, v);
+			return 0;
+		}
+	}
+	if (con->blank_held)
+		out[o++] = '\n';
+	memcpy(out + o, con->held, con->held_len);
+	o += con->held_len;
+	con->held_len = 0;
+	con->blank_held = false;
+	return o;
+}
+
+/* The last lines of the console, on stderr. */
+static void console_print_tail(const struct console *con)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < con->tail_count; i++) {
+		k = (con->tail_next + TAIL_LINES - con->tail_count + i) %
+		    TAIL_LINES;
+		fprintf(stderr, "  | %s\n", con->tail[k]);
+	}
+	if (con->line_len)
+		fprintf(stderr, "  | %.*s\n", (int)con->line_len, con->line);
+	if (!con->tail_count && !con->line_len)
+		fprintf(stderr, "  (no console output)\n");
+}
+
+/*
+ * ---- The instance ---------------------------------------------------------
+ *
+ * All that this run of the supervisor knows of its instance: the options,
+ * the processes it owns and watches, its file descriptors, the terminal
+ * it lends to UML, the console.
+ */
+static struct instance {
+	struct {
+		unsigned long timeout;	/* -t, in s; 0: none */
+		const char *log;	/* -l */
+		bool interactive;	/* -i */
+		bool marker;		/* -m */
+	} opt;
+	char *dir;			/* -u UMLDIR/UMID */
+	const char *umid;
+
+	/*
+	 * The processes whose end ends the instance: the make ancestors,
+	 * -p PIDs.  A pidfd (-1 without one) pins each; owner_gone is the
+	 * one that ended.
+	 */
+	pid_t owners[MAX_OWNERS];
+	int owner_fds[MAX_OWNERS];
+	unsigned int n_owners;
+	pid_t owner_gone;
+
+	/* The supervisor, and PROGRAM: the UML kernel. */
+	pid_t self_pid, child_pid;
+	bool child_exited;
+	int child_code;			/* -1: killed by a signal */
+
+	/* The console pipe, the log, the signalfd; stdout. */
+	int out_fd, log_fd, sig_fd;
+	bool stdout_ok;
+	bool crlf;		/* -i on a terminal: bare LF becomes CRLF */
+	char last_out;		/* the last byte shown, for crlf */
+
+	/* How the run ended. */
+	bool hung_up;		/* -i: the user's terminal went away */
+	int end_signo;		/* the signal that ended the run */
+
+	/* The terminal (-i), as it was before UML had it. */
+	bool tty_saved, take_fg;
+	struct termios saved_tio;
+	int saved_flags;
+
+	struct console con;
+} inst = {
+	.child_code = -1,
+	.out_fd = -1,
+	.log_fd = -1,
+	.sig_fd = -1,
+	.stdout_ok = true,
+	.saved_flags = -1,
+};
+
+/*
+ * ---- The supervisor -------------------------------------------------------
+ *
+ * Runs PROGRAM, copies its console (through the console above) to stdout
+ * and the log, watches its owners, and cleans up at every end.
+ */
+
+static void emit_raw(const char *p, size_t n)
+{
+	/* A closed stdout (| head) must not stop the run or the log. */
+	if (n && inst.stdout_ok && write_all(1, p, n) < 0) {
+		inst.stdout_ok = false;
+		/* ...but a terminal that hung up ends an interactive run. */
+		if (inst.opt.interactive && errno == EIO)
+			inst.hung_up = true;
+	}
+}
+
+/*
+ * UML puts the terminal into raw mode, output processing included, and
+ * the kernel's console messages end in a bare LF: without a CR each one
+ * would start where the last one ended.  The guest's tty already sends
+ * CRLF for what programs print.
+ */
+static void emit(const char *p, size_t n)
+{
+	size_t i, start = 0;
+
+	if (!inst.crlf) {
+		emit_raw(p, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n' && (i ? p[i - 1] : inst.last_out) != '\r') {
+			emit_raw(p + start, i - start);
+			emit_raw("\r", 1);
+			start = i;
+		}
+	}
+	emit_raw(p + start, n - start);
+	if (n)
+		inst.last_out = p[n - 1];
+}
+
+/* A chunk of console output: to the log, through the console, shown. */
+static void show_console(const char *buf, size_t n)
+{
+	static char out[65536 + CONSOLE_SLACK];
+
+	if (inst.log_fd >= 0 && write_all(inst.log_fd, buf, n) < 0) {
+		msg("cannot write %s: %s", inst.opt.log, strerror(errno));
+		close(inst.log_fd);
+		inst.log_fd = -1;
+	}
+	emit(out, console_scan(&inst.con, buf, n, out));
 }
 
 /* Read one chunk of console output; > 0 while there may be more. */
@@ -356,34 +496,18 @@ static int read_output(void)
 	static char buf[65536];
 	ssize_t r;
 
-	if (out_fd < 0)
+	if (inst.out_fd < 0)
 		return 0;
-	r = read(out_fd, buf, sizeof(buf));
+	r = read(inst.out_fd, buf, sizeof(buf));
 	if (r > 0) {
-		console_feed(buf, r);
+		show_console(buf, r);
 		return 1;
 	}
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return errno == EINTR;
-	close(out_fd);
-	out_fd = -1;
+	close(inst.out_fd);
+	inst.out_fd = -1;
 	return 0;
-}
-
-static void print_tail(void)
-{
-	unsigned int i, k;
-
-	for (i = 0; i < tail_count; i++) {
-		k = (tail_next + TAIL_LINES - tail_count + i) % TAIL_LINES;
-		fprintf(stderr, "  | %s\n", tail[k]);
-	}
-	if (cur_len) {
-		cur_line[cur_len] = '\0';
-		fprintf(stderr, "  | %s\n", cur_line);
-	}
-	if (!tail_count && !cur_len)
-		fprintf(stderr, "  (no console output)\n");
 }
 
 static pid_t read_ppid(pid_t pid)
@@ -453,16 +577,16 @@ static void add_owner(pid_t pid)
 {
 	unsigned int i;
 
-	for (i = 0; i < n_owners; i++)
-		if (owners[i] == pid)
+	for (i = 0; i < inst.n_owners; i++)
+		if (inst.owners[i] == pid)
 			return;
-	if (n_owners == MAX_OWNERS)
+	if (inst.n_owners == MAX_OWNERS)
 		return;
-	owners[n_owners] = pid;
-	owner_fds[n_owners] = syscall(SYS_pidfd_open, pid, 0);
-	if (owner_fds[n_owners] >= 0)
-		fcntl(owner_fds[n_owners], F_SETFD, FD_CLOEXEC);
-	n_owners++;
+	inst.owners[inst.n_owners] = pid;
+	inst.owner_fds[inst.n_owners] = syscall(SYS_pidfd_open, pid, 0);
+	if (inst.owner_fds[inst.n_owners] >= 0)
+		fcntl(inst.owner_fds[inst.n_owners], F_SETFD, FD_CLOEXEC);
+	inst.n_owners++;
 }
 
 /* Watch pid, which must be an ancestor: one that is not has gone. */
@@ -487,22 +611,22 @@ static void find_make_ancestors(void)
 	}
 }
 
-/* Has an owner gone?  Sets owner_gone. */
+/* Has an owner gone?  Sets inst.owner_gone. */
 static bool owners_gone(void)
 {
 	struct pollfd pfd = { .events = POLLIN };
 	unsigned int i;
 
-	for (i = 0; i < n_owners && !owner_gone; i++) {
-		if (owner_fds[i] >= 0) {
-			pfd.fd = owner_fds[i];
+	for (i = 0; i < inst.n_owners && !inst.owner_gone; i++) {
+		if (inst.owner_fds[i] >= 0) {
+			pfd.fd = inst.owner_fds[i];
 			if (poll(&pfd, 1, 0) > 0)
-				owner_gone = owners[i];
-		} else if (!is_ancestor(owners[i])) {
-			owner_gone = owners[i];
+				inst.owner_gone = inst.owners[i];
+		} else if (!is_ancestor(inst.owners[i])) {
+			inst.owner_gone = inst.owners[i];
 		}
 	}
-	return owner_gone;
+	return inst.owner_gone;
 }
 
 /*
@@ -519,7 +643,7 @@ static void kill_descendant(pid_t pid, pid_t parent)
 	if (pfd < 0 && errno != ENOSYS)
 		return;
 	ppid = read_ppid(pid);
-	if (ppid == parent || ppid == self_pid) {
+	if (ppid == parent || ppid == inst.self_pid) {
 		if (pfd >= 0)
 			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
 		else
@@ -542,7 +666,7 @@ static void walk_descendants(bool report)
 	DIR *d;
 	FILE *f;
 
-	pids[0] = self_pid;
+	pids[0] = inst.self_pid;
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "/proc/%d/task", pids[i]);
 		d = opendir(path);
@@ -557,7 +681,8 @@ static void walk_descendants(bool report)
 			if (!f)
 				continue;
 			while (fscanf(f, "%d", &c) == 1) {
-				if (c <= 0 || c == self_pid || n >= MAX_PROCS)
+				if (c <= 0 || c == inst.self_pid ||
+				    n >= MAX_PROCS)
 					continue;
 				pids[n++] = c;
 				if (report)
@@ -573,9 +698,9 @@ static void walk_descendants(bool report)
 
 static void note_child_status(int code)
 {
-	if (!child_exited) {
-		child_exited = true;
-		child_code = code;
+	if (!inst.child_exited) {
+		inst.child_exited = true;
+		inst.child_code = code;
 	}
 }
 
@@ -586,7 +711,7 @@ static bool reap_all(void)
 	int st;
 
 	while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
-		if (p == child_pid)
+		if (p == inst.child_pid)
 			note_child_status(WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	return p < 0 && errno == ECHILD;
 }
@@ -605,7 +730,7 @@ static void check_children(void)
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) ||
 		    !si.si_pid)
 			return;
-		if (si.si_pid == child_pid) {
+		if (si.si_pid == inst.child_pid) {
 			note_child_status(si.si_code == CLD_EXITED ?
 					  si.si_status : -1);
 			return;
@@ -619,8 +744,8 @@ static void cleanup(void)
 	long long deadline = now_ms() + CLEANUP_MS;
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 
-	if (child_pid > 0)
-		kill(-child_pid, SIGKILL);
+	if (inst.child_pid > 0)
+		kill(-inst.child_pid, SIGKILL);
 	for (;;) {
 		walk_descendants(false);
 		if (reap_all())
@@ -635,12 +760,12 @@ static void cleanup(void)
 
 static void restore_tty(void)
 {
-	if (take_fg)
+	if (inst.take_fg)
 		tcsetpgrp(0, getpgrp());
-	if (tty_saved)
-		tcsetattr(0, TCSANOW, &saved_tio);
-	if (saved_flags >= 0)
-		fcntl(0, F_SETFL, saved_flags);
+	if (inst.tty_saved)
+		tcsetattr(0, TCSANOW, &inst.saved_tio);
+	if (inst.saved_flags >= 0)
+		fcntl(0, F_SETFL, inst.saved_flags);
 }
 
 /* The pid in UMLDIR/UMID/pid, or 0. */
@@ -651,7 +776,7 @@ static pid_t inst_pid(void)
 	long v;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/pid", inst_dir);
+	snprintf(path, sizeof(path), "%s/pid", inst.dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -677,16 +802,17 @@ static void inst_remove(void)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/pid", inst_dir);
+	snprintf(path, sizeof(path), "%s/pid", inst.dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/mconsole", inst_dir);
+	snprintf(path, sizeof(path), "%s/mconsole", inst.dir);
 	unlink(path);
-	if (rmdir(inst_dir) && errno != ENOENT)
-		msg("cannot remove %s: %s", inst_dir, strerror(errno));
+	if (rmdir(inst.dir) && errno != ENOENT)
+		msg("cannot remove %s: %s", inst.dir, strerror(errno));
 }
 
 static void __noreturn finish(enum end why)
 {
+	char rest[CONSOLE_SLACK];
 	int code, i;
 
 	cleanup();
@@ -694,55 +820,44 @@ static void __noreturn finish(enum end why)
 	/* All writers are dead now: copy what is left in the pipe. */
 	for (i = 0; i < 1024 && read_output() > 0; i++)
 		;
-	if (held_len && marker_status < 0) {
-		int v = marker_value(held, held_len);
-
-		if (v >= 0) {
-			found_marker(v);
-		} else {
-			if (blank_held)
-				emit("\n", 1);
-			emit(held, held_len);
-		}
-	} else if (blank_held && marker_status < 0) {
-		emit("\n", 1);
-	}
-	if (inst_dir && !alive(inst_pid()))
+	emit(rest, console_end(&inst.con, rest));
+	if (inst.dir && !alive(inst_pid()))
 		inst_remove();
 
 	if (why == END_SETUP) {
 		code = EXIT_SETUP;
 	} else if (why == END_SIGNAL) {
-		if (owner_gone)
+		if (inst.owner_gone)
 			msg("process %d, which started this instance, is gone",
-			    owner_gone);
+			    inst.owner_gone);
 		else
-			msg(hung_up ? "the terminal hung up" : "interrupted");
+			msg(inst.hung_up ? "the terminal hung up" :
+			    "interrupted");
 		code = EXIT_INTR;
-	} else if (panic_at >= 0) {
+	} else if (inst.con.panic_at >= 0) {
 		msg("kernel panic");
 		code = EXIT_PANIC;
-	} else if (opt_marker && marker_status >= 0) {
-		code = marker_status;
+	} else if (inst.opt.marker && inst.con.marker_status >= 0) {
+		code = inst.con.marker_status;
 	} else if (why == END_TIMEOUT) {
-		msg("timeout after %lu s", opt_timeout);
-		print_tail();
+		msg("timeout after %lu s", inst.opt.timeout);
+		console_print_tail(&inst.con);
 		code = EXIT_TIMEOUT;
-	} else if (opt_marker) {
+	} else if (inst.opt.marker) {
 		msg("guest ended without reporting an exit status");
-		print_tail();
+		console_print_tail(&inst.con);
 		code = EXIT_NOREPORT;
 	} else {
-		code = child_code == 0 ? 0 : 1;
+		code = inst.child_code == 0 ? 0 : 1;
 	}
-	if (end_signo) {
+	if (inst.end_signo) {
 		sigset_t set;
 
 		fflush(NULL);
-		signal(end_signo, SIG_DFL);
+		signal(inst.end_signo, SIG_DFL);
 		sigemptyset(&set);
-		sigaddset(&set, end_signo);
-		raise(end_signo);
+		sigaddset(&set, inst.end_signo);
+		raise(inst.end_signo);
 		sigprocmask(SIG_UNBLOCK, &set, NULL);
 	}
 	exit(code);
@@ -766,28 +881,28 @@ static void parse_options(int argc, char **argv)
 		switch (c) {
 		case 't':
 			errno = 0;
-			opt_timeout = strtoul(optarg, &end, 10);
+			inst.opt.timeout = strtoul(optarg, &end, 10);
 			if (optarg[0] < '0' || optarg[0] > '9' || *end ||
-			    errno || opt_timeout > 100000000)
+			    errno || inst.opt.timeout > 100000000)
 				bad_usage("-t needs a non-negative integer");
 			break;
 		case 'l':
-			opt_log = optarg;
+			inst.opt.log = optarg;
 			break;
 		case 'i':
-			opt_interactive = true;
+			inst.opt.interactive = true;
 			break;
 		case 'm':
-			opt_marker = true;
+			inst.opt.marker = true;
 			break;
 		case 'u':
-			inst_dir = strdup(optarg);
-			len = strlen(inst_dir);
-			while (len > 1 && inst_dir[len - 1] == '/')
-				inst_dir[--len] = '\0';
-			inst_umid = strrchr(inst_dir, '/');
-			inst_umid = inst_umid ? inst_umid + 1 : inst_dir;
-			if (!*inst_umid || len > PATH_MAX - 16)
+			inst.dir = strdup(optarg);
+			len = strlen(inst.dir);
+			while (len > 1 && inst.dir[len - 1] == '/')
+				inst.dir[--len] = '\0';
+			inst.umid = strrchr(inst.dir, '/');
+			inst.umid = inst.umid ? inst.umid + 1 : inst.dir;
+			if (!*inst.umid || len > PATH_MAX - 16)
 				bad_usage("-u needs UMLDIR/UMID");
 			break;
 		case 'p':
@@ -796,7 +911,7 @@ static void parse_options(int argc, char **argv)
 			if (optarg[0] < '1' || optarg[0] > '9' || *end ||
 			    errno || pid > INT_MAX)
 				bad_usage("-p needs a process id");
-			if (n_owners == MAX_OWNERS)
+			if (inst.n_owners == MAX_OWNERS)
 				bad_usage("too many -p");
 			watch_owner(pid);
 			break;
@@ -828,16 +943,16 @@ run_child(char **argv, int outfd, int errfd, const sigset_t *oldmask,
 	setpgid(0, 0);
 	/* If the supervisor is SIGKILLed, at least PROGRAM goes too. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != self_pid)
+	if (getppid() != inst.self_pid)
 		_exit(127);
 	/* Before exec, so that UML can never read from the background. */
-	if (take_fg)
+	if (inst.take_fg)
 		tcsetpgrp(0, getpid());
 	sigaction(SIGPIPE, old_pipe, NULL);
 	sigaction(SIGTTOU, old_ttou, NULL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 
-	if (!opt_interactive) {
+	if (!inst.opt.interactive) {
 		fd = open("/dev/null", O_RDONLY);
 		if (fd < 0 || dup2(fd, 0) < 0)
 			goto fail;
@@ -856,14 +971,14 @@ fail:
 /* The deadline that ends the run now (or -1), and which end it means. */
 static long long deadline(long long t_end, enum end *why)
 {
-	if (panic_at >= 0) {
+	if (inst.con.panic_at >= 0) {
 		*why = END_PANIC;
-		return panic_at + PANIC_GRACE_MS;
+		return inst.con.panic_at + PANIC_GRACE_MS;
 	}
 	/* Once the guest has reported, only its power-off is waited for. */
-	if (marker_at >= 0) {
+	if (inst.con.marker_at >= 0) {
 		*why = END_EXITED;
-		return marker_at + MARKER_GRACE_MS;
+		return inst.con.marker_at + MARKER_GRACE_MS;
 	}
 	*why = END_TIMEOUT;
 	return t_end;
@@ -878,15 +993,15 @@ static enum end supervise(long long t_end)
 	for (;;) {
 		/* fd 0 is only watched for a hangup; UML reads it. */
 		struct pollfd pfd[3 + MAX_OWNERS] = {
-			{ .fd = sig_fd, .events = POLLIN },
-			{ .fd = out_fd, .events = POLLIN },
-			{ .fd = tty_saved ? 0 : -1, .events = 0 },
+			{ .fd = inst.sig_fd, .events = POLLIN },
+			{ .fd = inst.out_fd, .events = POLLIN },
+			{ .fd = inst.tty_saved ? 0 : -1, .events = 0 },
 		};
 		long long step = 60000;
 		unsigned int i;
 
 		check_children();
-		if (child_exited)
+		if (inst.child_exited)
 			return END_EXITED;
 		if (owners_gone())
 			return END_SIGNAL;
@@ -894,31 +1009,31 @@ static enum end supervise(long long t_end)
 		now = now_ms();
 		if (due >= 0 && now >= due)
 			return why;
-		for (i = 0; i < n_owners; i++) {
-			pfd[3 + i].fd = owner_fds[i];
+		for (i = 0; i < inst.n_owners; i++) {
+			pfd[3 + i].fd = inst.owner_fds[i];
 			pfd[3 + i].events = POLLIN;
-			if (owner_fds[i] < 0)
+			if (inst.owner_fds[i] < 0)
 				step = OWNER_POLL_MS;
 		}
 		/* Long timeouts are waited for in steps: poll takes int ms. */
 		if (due < 0 || due > now + step)
 			due = now + step;
-		if (out_fd < 0)
+		if (inst.out_fd < 0)
 			pfd[1].fd = -1;
-		if (poll(pfd, 3 + n_owners, due - now) < 0 &&
+		if (poll(pfd, 3 + inst.n_owners, due - now) < 0 &&
 		    errno != EINTR) {
 			msg("poll: %s", strerror(errno));
 			return END_SETUP;
 		}
-		while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+		while (read(inst.sig_fd, &si, sizeof(si)) == sizeof(si))
 			if (si.ssi_signo != SIGCHLD) {
-				end_signo = si.ssi_signo;
+				inst.end_signo = si.ssi_signo;
 				return END_SIGNAL;
 			}
-		if (out_fd >= 0 && pfd[1].revents)
+		if (inst.out_fd >= 0 && pfd[1].revents)
 			read_output();
-		if (hung_up || (pfd[2].revents & (POLLHUP | POLLERR))) {
-			hung_up = true;
+		if (inst.hung_up || (pfd[2].revents & (POLLHUP | POLLERR))) {
+			inst.hung_up = true;
 			return END_SIGNAL;
 		}
 	}
@@ -941,7 +1056,8 @@ int main(int argc, char **argv)
 		return EXIT_SETUP;
 	}
 	parse_options(argc, argv);
-	self_pid = getpid();
+	console_init(&inst.con, inst.opt.marker);
+	inst.self_pid = getpid();
 	find_make_ancestors();
 	/*
 	 * The make a test run started under (tests/run): after a kill of
@@ -972,8 +1088,8 @@ int main(int argc, char **argv)
 			sigaddset(&mask, sigs[i]);
 	}
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
-	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sig_fd < 0) {
+	inst.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (inst.sig_fd < 0) {
 		msg("signalfd: %s", strerror(errno));
 		return EXIT_SETUP;
 	}
@@ -981,33 +1097,35 @@ int main(int argc, char **argv)
 	sigaction(SIGTTOU, NULL, &old_ttou);
 
 	/* UML sets O_NONBLOCK and O_ASYNC on its stdin and leaves them. */
-	if (opt_interactive)
-		saved_flags = fcntl(0, F_GETFL);
-	if (opt_interactive && isatty(0)) {
+	if (inst.opt.interactive)
+		inst.saved_flags = fcntl(0, F_GETFL);
+	if (inst.opt.interactive && isatty(0)) {
 		/* We hand the terminal over and back from the background. */
 		sigaction(SIGTTOU, &sa, NULL);
-		tty_saved = !tcgetattr(0, &saved_tio);
-		crlf = tty_saved && isatty(1);
+		inst.tty_saved = !tcgetattr(0, &inst.saved_tio);
+		inst.crlf = inst.tty_saved && isatty(1);
 		/* Only hand over a terminal that is ours to hand over. */
-		take_fg = tcgetpgrp(0) == getpgrp();
+		inst.take_fg = tcgetpgrp(0) == getpgrp();
 	}
 
-	if (inst_dir) {
+	if (inst.dir) {
 		pid_t pid = inst_pid();
 
 		if (alive(pid)) {
 			msg("instance %s is already running (pid %d)",
-			    inst_umid, pid);
+			    inst.umid, pid);
 			return EXIT_SETUP;
 		}
 		inst_remove();
 	}
 
-	if (opt_log) {
-		log_fd = open(opt_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-			      0644);
-		if (log_fd < 0) {
-			msg("cannot open %s: %s", opt_log, strerror(errno));
+	if (inst.opt.log) {
+		inst.log_fd = open(inst.opt.log,
+				   O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				   0644);
+		if (inst.log_fd < 0) {
+			msg("cannot open %s: %s", inst.opt.log,
+			    strerror(errno));
 			return EXIT_SETUP;
 		}
 	}
@@ -1016,22 +1134,22 @@ int main(int argc, char **argv)
 		msg("pipe: %s", strerror(errno));
 		return EXIT_SETUP;
 	}
-	if (opt_timeout)
-		t_end = now_ms() + (long long)opt_timeout * 1000;
-	child_pid = fork();
-	if (child_pid < 0) {
+	if (inst.opt.timeout)
+		t_end = now_ms() + (long long)inst.opt.timeout * 1000;
+	inst.child_pid = fork();
+	if (inst.child_pid < 0) {
 		msg("fork: %s", strerror(errno));
 		return EXIT_SETUP;
 	}
-	if (child_pid == 0)
+	if (inst.child_pid == 0)
 		run_child(argv + optind, outpipe[1], errpipe[1], &oldmask,
 			  &old_pipe, &old_ttou);
 
-	setpgid(child_pid, child_pid);
+	setpgid(inst.child_pid, inst.child_pid);
 	close(outpipe[1]);
 	close(errpipe[1]);
-	out_fd = outpipe[0];
-	fcntl(out_fd, F_SETFL, O_NONBLOCK);
+	inst.out_fd = outpipe[0];
+	fcntl(inst.out_fd, F_SETFL, O_NONBLOCK);
 
 	/* EOF: exec worked.  An errno: it did not. */
 	do {

@@ -132,7 +132,7 @@ report "bad options and a missing PROGRAM exit 2 with one line"
 
 run -- "$tmp/no-such-program" arg
 expect_rc 2
-expect_has err "umdlab-run: cannot run $tmp/no-such-program: No such file or directory"
+expect_has err "umdlab: cannot run $tmp/no-such-program: No such file or directory"
 report "a PROGRAM that cannot be run exits 2"
 
 run -- "$FAKE/exit-with" 0 "line one" "line two"
@@ -181,7 +181,7 @@ expect_rc 125
 expect_has out "umdlab: exit status 256"
 expect_has out "xumdlab: exit status 1"
 expect_has out "umdlab: exit status 1 and more"
-expect_has err "umdlab-run: guest ended without reporting an exit status"
+expect_has err "umdlab: guest ended without reporting an exit status"
 expect_has err "last words"
 expect_gone 1
 report "-m: no valid marker exits 125 with the last console lines"
@@ -205,14 +205,14 @@ run -- "$FAKE/panic"
 expect_rc 126
 expect_has out "Kernel panic - not syncing: test"
 expect_has out "fake: backtrace after the panic"
-expect_has err "umdlab-run: kernel panic"
+expect_has err "umdlab: kernel panic"
 expect_time 900 4000
 expect_gone 1
 report "a kernel panic stops the instance after 1 s and exits 126"
 
 run -t 1 -- "$FAKE/hang"
 expect_rc 124
-expect_has err "umdlab-run: timeout after 1 s"
+expect_has err "umdlab: timeout after 1 s"
 expect_has err "fake: booting"
 expect_has out "login: "
 expect_time 900 4000
@@ -247,7 +247,7 @@ for sig in INT TERM; do
 	rc=$?
 	# Killed by the signal, after the cleanup: a shell stops there.
 	expect_rc $((128 + $(kill -l "$sig")))
-	expect_has err "umdlab-run: interrupted"
+	expect_has err "umdlab: interrupted"
 	expect_gone 2
 	report "SIG$sig to the supervisor leaves no process, then it ends by SIG$sig"
 done
@@ -281,7 +281,7 @@ for sig in KILL TERM; do
 	[ -n "$sup" ] && kill -0 "$sup" 2>/dev/null && bad "SIG$sig to make: supervisor still running after 5 s"
 	expect_time 0 3000
 	kill_ours "$sup"
-	expect_has err "umdlab-run: process $mk, which started this instance, is gone"
+	expect_has err "umdlab: process $mk, which started this instance, is gone"
 	expect_gone 2
 	report "SIG$sig to the make that started it ends the instance"
 done
@@ -291,7 +291,7 @@ sleep 30 &
 other=$!
 run -p "$other" -- "$FAKE/exit-with" 0
 expect_rc 130
-expect_has err "umdlab-run: process $other, which started this instance, is gone"
+expect_has err "umdlab: process $other, which started this instance, is gone"
 [ -s "$FAKE_PIDS" ] && bad "the program was started"
 UMDLAB_MAKE_PID=$other run -- "$FAKE/exit-with" 0
 expect_rc 130
@@ -318,7 +318,7 @@ live=$$
 echo "$live" >"$tmp/uml/live/pid"
 run -u "$tmp/uml/live" -- "$FAKE/exit-with" 0
 expect_rc 2
-expect_has err "umdlab-run: instance live is already running (pid $live)"
+expect_has err "umdlab: instance live is already running (pid $live)"
 expect_lacks out "fake"
 [ -f "$tmp/uml/live/pid" ] || bad "the running instance's pid file was removed"
 [ -s "$FAKE_PIDS" ] && bad "the program was started"
