@@ -122,11 +122,20 @@ ROOTFS   := $(W)/rootfs/$(BUILD_ID)-$(FLAVOUR)
 PKGROOT  := $(W)/rootfs/packages
 LINUX    := $(BLD)/linux
 
+# Kbuild's output conventions (scripts/Kbuild.include): a rule runs
+# $(call cmd,X), which prints the short line $(quiet_cmd_X), or with V=1
+# the full command $(cmd_X), then runs cmd_X (set -e, the target's
+# directory made first).  Scripts get V from the environment (export V).
 ifeq ($(V),1)
   Q :=
+  quiet :=
 else
   Q := @
+  quiet := quiet_
 endif
+escsq = $(subst ','\'',$(1))
+cmd = @set -e; mkdir -p $(@D); \
+	$(if $($(quiet)cmd_$(1)),echo '  $(call escsq,$($(quiet)cmd_$(1)))';) $(cmd_$(1))
 
 # ---- host and guest programs (C) --------------------------------------------
 
@@ -135,26 +144,28 @@ GUEST_CFLAGS := -O2 -Wall -Wextra -static
 HOST_TOOLS   := umdlab-run ktap kbuild-progress kbuild-cc blob-check
 GUEST_PROGS  := umdlab-init lib/bench/restart-latency
 
+# One pair per kind of program: a host tool (scripts/, tests/tools/) and
+# a static guest program.  A guest program's rule may set guest-name (its
+# short line, default the file name) and guest-cflags for its target.
+quiet_cmd_hostcc  = HOSTCC  $(notdir $@)
+      cmd_hostcc  = gcc $(HOST_CFLAGS) -o $@ $<
+quiet_cmd_guestcc = GUESTCC $(guest-name)
+      cmd_guestcc = gcc $(guest-cflags) -o $@ $<
+guest-name   = $(notdir $@)
+guest-cflags = $(GUEST_CFLAGS)
+
 $(HOSTBIN)/%: $(TOP)/scripts/%.c
-	@mkdir -p $(@D)
-	@echo "  HOSTCC  $(notdir $@)"
-	$(Q)gcc $(HOST_CFLAGS) -o $@ $<
+	$(call cmd,hostcc)
 
 # Tools only the tests use.
 $(HOSTBIN)/%: $(TOP)/tests/tools/%.c
-	@mkdir -p $(@D)
-	@echo "  HOSTCC  $(notdir $@)"
-	$(Q)gcc $(HOST_CFLAGS) -o $@ $<
+	$(call cmd,hostcc)
 
 $(GUESTBIN)/umdlab-init: $(TOP)/rootfs/init/umdlab-init.c
-	@mkdir -p $(@D)
-	@echo "  GUESTCC $(notdir $@)"
-	$(Q)gcc $(GUEST_CFLAGS) -o $@ $<
+	$(call cmd,guestcc)
 
 $(GUESTBIN)/lib/bench/%: $(TOP)/rootfs/bench/%.c
-	@mkdir -p $(@D)
-	@echo "  GUESTCC $(notdir $@)"
-	$(Q)gcc $(GUEST_CFLAGS) -o $@ $<
+	$(call cmd,guestcc)
 
 host-tools: $(addprefix $(HOSTBIN)/,$(HOST_TOOLS))
 # Guest programs build against the kernel tree (the selftest harness, the

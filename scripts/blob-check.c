@@ -36,11 +36,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *prog_name = "blob-check";
-
 static void die(const char *fmt, const char *a, const char *b)
 {
-	fprintf(stderr, "%s: ", prog_name);
+	fputs("umdlab: ", stderr);
 	fprintf(stderr, fmt, a, b);
 	fputc('\n', stderr);
 	exit(2);
@@ -324,8 +322,8 @@ int main(int argc, char **argv)
 	if (argc == 5 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "-q")))
 		return verify(argv[1][1] == 'v', argv[2], argv[3], argv[4]);
 	if (argc != 5 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: blob-check ELF START END PROGRAM\n"
-				"       blob-check -v|-q BLD ROOTFS LINUX\n");
+		fprintf(stderr, "umdlab: usage: blob-check ELF START END PROGRAM"
+				" | blob-check -v|-q BLD ROOTFS LINUX\n");
 		return 2;
 	}
 	ret = compare(argv[1], argv[2], argv[3], argv[4], msg, sizeof(msg));

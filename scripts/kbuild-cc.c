@@ -20,6 +20,7 @@
  * objects are cheap; everything else stays cached.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,7 +64,7 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: kbuild-cc CC ARG...\n");
+		fprintf(stderr, "umdlab: usage: kbuild-cc CC ARG...\n");
 		return 2;
 	}
 	for (i = 2; i < argc; i++) {
@@ -71,12 +72,13 @@ int main(int argc, char **argv)
 			continue;
 		if (is_source(argv[i]) && has_incbin(argv[i])) {
 			execvp(argv[1], argv + 1);
-			perror(argv[1]);
+			fprintf(stderr, "umdlab: cannot run %s: %s\n", argv[1],
+				strerror(errno));
 			return 127;
 		}
 	}
 	argv[0] = "ccache";
 	execvp("ccache", argv);
-	perror("ccache");
+	fprintf(stderr, "umdlab: cannot run ccache: %s\n", strerror(errno));
 	return 127;
 }

@@ -15,6 +15,7 @@
  * Kbuild itself has no progress display and a plain `make -s` shows nothing
  * for minutes; neither fits a cold build that takes four.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +65,13 @@ int main(int argc, char **argv)
 	FILE *log;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: kbuild-progress LOG [EXPECTED]\n");
+		fprintf(stderr, "umdlab: usage: kbuild-progress LOG [EXPECTED]\n");
 		return 2;
 	}
 	log = fopen(argv[1], "w");
 	if (!log) {
-		perror(argv[1]);
+		fprintf(stderr, "umdlab: cannot write %s: %s\n", argv[1],
+			strerror(errno));
 		return 2;
 	}
 	while (fgets(line, sizeof(line), stdin)) {

@@ -91,7 +91,7 @@ static void *xmalloc(size_t size)
 	void *p = malloc(size);
 
 	if (!p) {
-		fprintf(stderr, "ktap: out of memory\n");
+		fprintf(stderr, "umdlab: out of memory\n");
 		exit(2);
 	}
 	return p;
@@ -650,7 +650,7 @@ static void filter(FILE *in)
 
 static void usage_error(const char *what)
 {
-	fprintf(stderr, "ktap: %s; " USAGE "\n", what);
+	fprintf(stderr, "umdlab: %s; " USAGE "\n", what);
 	exit(2);
 }
 
@@ -673,7 +673,7 @@ int main(int argc, char **argv)
 				fclose(results);
 			results = fopen(optarg, "w");
 			if (!results) {
-				fprintf(stderr, "ktap: %s: %s\n", optarg,
+				fprintf(stderr, "umdlab: %s: %s\n", optarg,
 					strerror(errno));
 				return 2;
 			}
@@ -703,7 +703,7 @@ int main(int argc, char **argv)
 
 		inputs[i] = strcmp(path, "-") ? fopen(path, "r") : stdin;
 		if (!inputs[i]) {
-			fprintf(stderr, "ktap: %s: %s\n", path,
+			fprintf(stderr, "umdlab: %s: %s\n", path,
 				strerror(errno));
 			return 2;
 		}
@@ -722,7 +722,7 @@ int main(int argc, char **argv)
 
 	no_results = !n_passed && !n_failed && !n_skipped;
 	if (no_results) {
-		puts("ktap: no test results in input");
+		puts("umdlab: no test results in input");
 		n_failed = 1;
 	}
 	printf("%ld passed, %ld failed", n_passed, n_failed);
@@ -734,7 +734,7 @@ int main(int argc, char **argv)
 		fprintf(results, "passed=%ld failed=%ld skipped=%ld\n",
 			n_passed, n_failed, n_skipped);
 		if (fclose(results)) {
-			fprintf(stderr, "ktap: cannot write results: %s\n",
+			fprintf(stderr, "umdlab: cannot write results: %s\n",
 				strerror(errno));
 			return 2;
 		}

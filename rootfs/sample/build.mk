@@ -4,9 +4,8 @@
 
 SAMPLE_BIN := $(GUESTBIN)/lib/sample
 
+$(SAMPLE_BIN)/umd-sample: guest-name = sample/$(notdir $@)
 $(SAMPLE_BIN)/umd-sample: $(TOP)/rootfs/sample/umd_sample_ctl.c
-	@mkdir -p $(@D)
-	@echo "  GUESTCC sample/$(notdir $@)"
-	$(Q)gcc $(GUEST_CFLAGS) -o $@ $<
+	$(call cmd,guestcc)
 
 guest-progs-files: $(SAMPLE_BIN)/umd-sample

@@ -12,18 +12,18 @@ PIDFD_BIN    := $(GUESTBIN)/lib/pidfd
 # The one list of them, shared with tests/guest/scenarios.sh.
 PIDFD_TESTS  := $(shell sed -e 's/\#.*//' $(TOP)/rootfs/tests/pidfd-tests.list)
 
+# The Makefile's guestcc (guest-name, guest-cflags: per target).
+$(SCEN_BIN)/umd_scenarios: guest-cflags = $(GUEST_CFLAGS) -isystem $(KSFT_DIR)
 $(SCEN_BIN)/umd_scenarios: $(TOP)/rootfs/tests/umd_scenarios.c \
 		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
-	@mkdir -p $(@D)
-	@echo "  GUESTCC $(notdir $@)"
-	$(Q)gcc $(GUEST_CFLAGS) -isystem $(KSFT_DIR) -o $@ $<
+	$(call cmd,guestcc)
 
 # As tools/testing/selftests/pidfd/Makefile builds them (-Wall, not
 # -Wextra: upstream code), but static.
+$(PIDFD_BIN)/%: guest-name = pidfd/$(notdir $@)
+$(PIDFD_BIN)/%: guest-cflags = $(filter-out -Wextra,$(GUEST_CFLAGS)) -pthread -I$(KSFT_DIR)
 $(PIDFD_BIN)/%: $(KSFT_DIR)/pidfd/%.c $(KSFT_DIR)/pidfd/pidfd.h \
 		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
-	@mkdir -p $(@D)
-	@echo "  GUESTCC pidfd/$(notdir $@)"
-	$(Q)gcc $(filter-out -Wextra,$(GUEST_CFLAGS)) -pthread -I$(KSFT_DIR) -o $@ $<
+	$(call cmd,guestcc)
 
 guest-progs-files: $(SCEN_BIN)/umd_scenarios $(addprefix $(PIDFD_BIN)/,$(PIDFD_TESTS))

@@ -48,12 +48,12 @@ case "${1:-}" in
 --pidfd-report)
 	# The verdict on one recorded pidfd selftest run (BLD's .config):
 	# scenarios.sh --pidfd-report PROGRAM TAP RC.
-	[ $# -eq 4 ] || { echo "usage: scenarios.sh --pidfd-report PROGRAM TAP RC" >&2; exit 2; }
+	[ $# -eq 4 ] || { echo "umdlab: usage: scenarios.sh --pidfd-report PROGRAM TAP RC" >&2; exit 2; }
 	pidfd_report 1 "$2" "$3" "$4"
 	exit $? ;;
 "") ;;
 *)
-	echo "usage: scenarios.sh [--list | --pidfd-report PROGRAM TAP RC]" >&2
+	echo "umdlab: usage: scenarios.sh [--list | --pidfd-report PROGRAM TAP RC]" >&2
 	exit 2 ;;
 esac
 

@@ -13,22 +13,25 @@ rm -rf "$bld"
 
 plan 6
 
-printf 'CONFIG_UMDLAB_NO_SUCH_OPTION=y\n' > "$tmp/bogus.config"
-out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" "$tmp/bogus.config" 2>&1); rc=$?
-if [ $rc -eq 2 ] && echo "$out" | grep -q 'CONFIG_UMDLAB_NO_SUCH_OPTION=y requested, but Kconfig dropped it'; then
-	pass unknown-option-named
-else
-	fail unknown-option-named "an option Kconfig drops must fail the configuration, naming it" "rc=$rc: $out"
-fi
+# refused NAME LINE WANT WHY: a fragment holding LINE must fail the
+# configuration with status 2 and a message matching WANT.
+refused() {
+	local out rc
+	printf '%s\n' "$2" > "$tmp/$1.config"
+	out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" "$tmp/$1.config" 2>&1); rc=$?
+	if [ $rc -eq 2 ] && grep -q "^umdlab: .*$3" <<<"$out"; then
+		pass "$1"
+	else
+		fail "$1" "$4 (status 2, umdlab: ...)" "rc=$rc: $out"
+	fi
+}
 
+refused unknown-option-named CONFIG_UMDLAB_NO_SUCH_OPTION=y \
+	'CONFIG_UMDLAB_NO_SUCH_OPTION=y requested, but Kconfig dropped it' \
+	"an option Kconfig drops must fail the configuration, naming it"
 # An option that exists but whose dependencies cannot hold on UML.
-printf 'CONFIG_PCI=y\n' > "$tmp/nopci.config"
-out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" "$tmp/nopci.config" 2>&1); rc=$?
-if [ $rc -eq 2 ] && echo "$out" | grep -q 'CONFIG_PCI=y requested'; then
-	pass unmet-dependency-named
-else
-	fail unmet-dependency-named "an option whose dependencies fail on UML must be named" "rc=$rc: $out"
-fi
+refused unmet-dependency-named CONFIG_PCI=y 'CONFIG_PCI=y requested' \
+	"an option whose dependencies fail on UML must be named"
 
 "$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" >/dev/null 2>&1
 check good-config "the base fragment alone must configure cleanly" test -f "$bld/.config"

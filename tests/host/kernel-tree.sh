@@ -83,7 +83,7 @@ mkdir -p "$tmp/badp"
 echo 'this is not a patch' > "$tmp/badp/0001-garbage.patch"
 echo 0001-garbage.patch > "$tmp/badp/series"
 out=$("$KT" prepare "$tmp/base.tar.xz" "$tmp/badp" "$tmp/tree3" 2>&1); rc=$?
-if [ $rc -eq 2 ] && grep -q 'git am .*0001-garbage.patch failed: ' <<<"$out" && ! grep -q 'does not apply' <<<"$out"; then
+if [ $rc -eq 2 ] && grep -q '^umdlab: git am .*0001-garbage.patch failed: ' <<<"$out" && ! grep -q 'does not apply' <<<"$out"; then
 	pass git-am-reason-shown
 else
 	fail git-am-reason-shown "a git am failure that is not a conflict must say git's reason, exit 2" "rc=$rc: $out"
@@ -126,7 +126,7 @@ check rebuild-on-change "a clean, exported tree must be rebuilt from base + the 
 head=$(git -C "$T" rev-parse HEAD)
 sed -i 's/^ int umd;/ int umd_missing;/' "$P"/0001-*.patch
 out=$("$KT" prepare "$tmp/base.tar.xz" "$P" "$T" 2>&1); rc=$?
-if [ $rc -eq 2 ] && echo "$out" | grep -q '0001-.*\.patch.*kernel/usermode_driver.c' &&
+if [ $rc -eq 2 ] && echo "$out" | grep -q '^umdlab: .*0001-.*\.patch.*kernel/usermode_driver.c' &&
    [ "$(git -C "$T" rev-parse HEAD)" = "$head" ]; then
 	pass bad-patch-named
 else
@@ -185,7 +185,7 @@ check shared-export-identical "exporting an unchanged shared patch from another 
 git -C "$B" reset -q --hard umdlab-base
 out=$("$KT" export "$K/b" "$B" 2>&1)
 if [ -f "$K/common/0001-samples-Add-a-shared-sample.patch" ] && [ -z "$(series_list "$K/b")" ] &&
-   grep -q 'no longer in' <<<"$out"; then
+   grep -q '^umdlab: note: .*no longer in' <<<"$out"; then
 	pass shared-kept-when-dropped
 else
 	fail shared-kept-when-dropped "a shared patch dropped from one base's series must stay in common/ (another base uses it), with a note" "$out"

@@ -93,7 +93,8 @@ else
 	fail "several files add up" "exit status $rc" "$(cat "$tmp/out")"
 fi
 
-# Bad usage: exactly one line on stderr, nothing on stdout, status 2.
+# Bad usage: exactly one line on stderr (umdlab: ...), nothing on stdout,
+# status 2.
 usage_case()
 {
 	local what=$1 lines rc
@@ -102,7 +103,8 @@ usage_case()
 	"$bin" "$@" < /dev/null > "$tmp/out" 2> "$tmp/err"
 	rc=$?
 	lines=$(wc -l < "$tmp/err")
-	if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && [ ! -s "$tmp/out" ]; then
+	if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -q '^umdlab: ' "$tmp/err" &&
+	   [ ! -s "$tmp/out" ]; then
 		pass "$what"
 	else
 		fail "$what" "exit status $rc, $lines lines on stderr" \

@@ -22,10 +22,10 @@ for c in "${cases[@]}"; do
 	arg=${c%%|*} msg=${c#*|}
 	out=$(make -s -C "$TOP" "$arg" run-uml 2>&1 </dev/null); rc=$?
 	lines=$(printf '%s\n' "$out" | wc -l)
-	if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && printf '%s' "$out" | grep -qF "$msg"; then
+	if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && printf '%s' "$out" | grep -qF "umdlab: $msg"; then
 		pass "bad-$arg"
 	else
-		fail "bad-$arg" "make $arg must print one line containing \"$msg\" and exit 2" "rc=$rc lines=$lines: $out"
+		fail "bad-$arg" "make $arg must print one line containing \"umdlab: $msg\" and exit 2" "rc=$rc lines=$lines: $out"
 	fi
 done
 done_testing

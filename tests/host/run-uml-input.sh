@@ -13,19 +13,19 @@ if [ "$(id -u)" = 0 ]; then
 	trap 'umount "$d" 2>/dev/null; rmdir "$d"' EXIT
 	mount -t tmpfs -o noexec,size=1M tmpfs "$d"
 	out=$(TMPDIR=$d UMID=t$$-noexec CMD=true "$TOP/scripts/run-uml" 2>&1); rc=$?
-	if [ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "mounted noexec" <<<"$out"; then
+	if [ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "^umdlab: .*mounted noexec" <<<"$out"; then
 		pass noexec-tmpdir-refused
 	else
-		fail noexec-tmpdir-refused "a noexec TMPDIR must be refused with one line and status 2" "rc=$rc: $out"
+		fail noexec-tmpdir-refused "a noexec TMPDIR must be refused with one line (umdlab: ...) and status 2" "rc=$rc: $out"
 	fi
 else
 	skip noexec-tmpdir-refused "needs root to mount a noexec tmpfs"
 fi
 
 out=$(SHARE=/ UMID=t$$-share CMD=true "$TOP/scripts/run-uml" 2>&1); rc=$?
-if [ $rc -eq 2 ] && grep -q "must not be the host's /" <<<"$out"; then
+if [ $rc -eq 2 ] && grep -q "^umdlab: .*must not be the host's /" <<<"$out"; then
 	pass share-root-refused
 else
-	fail share-root-refused "SHARE=/ must be refused (status 2): the guest must never get the host's /" "rc=$rc: $out"
+	fail share-root-refused "SHARE=/ must be refused (umdlab: ..., status 2): the guest must never get the host's /" "rc=$rc: $out"
 fi
 done_testing

@@ -50,9 +50,9 @@ else
 fi
 
 out=$(SCENARIOS=restart,nosuch bash "$scen" 2>&1) && rc=0 || rc=$?
-if [ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "unknown scenario 'nosuch'" <<<"$out"; then
+if [ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "^umdlab: unknown scenario 'nosuch'" <<<"$out"; then
 	pass unknown-scenario
 else
-	fail unknown-scenario "an unknown scenario name must be one line and exit status 2" "rc=$rc: $out"
+	fail unknown-scenario "an unknown scenario name must be one line (umdlab: ...) and exit status 2" "rc=$rc: $out"
 fi
 done_testing
