@@ -48,11 +48,13 @@ ifdef KSRC
 else
   UMD := $(if $(wildcard $(TOP)/uml-config/umd-$(BASE).config),umd-$(BASE),umd)
 endif
-FLAVOUR_default := base $(UMD) debuginfo sample kunit
-FLAVOUR_debug   := base $(UMD) debuginfo sample kunit debug
-FLAVOUR_builtin := base $(UMD) debuginfo sample kunit builtin
-# make coverage: the kernel's gcov on the UMD code (uml-config/coverage.*).
-FLAVOUR_coverage := base $(UMD) debuginfo sample kunit coverage
+FLAVOUR_default := base $(UMD) debuginfo sample kunit gcov
+FLAVOUR_debug   := base $(UMD) debuginfo sample kunit gcov debug
+FLAVOUR_builtin := base $(UMD) debuginfo sample kunit gcov builtin
+# make coverage: the default kernel with the objects of
+# uml-config/coverage.objs profiled (uml-config/gcov.config says why).
+FLAVOUR_coverage := $(FLAVOUR_default)
+GCOV_OBJS := $(if $(filter coverage,$(FLAVOUR)),$(TOP)/uml-config/coverage.objs)
 FLAVOURS := default debug builtin coverage
 ifeq ($(filter $(FLAVOUR),$(FLAVOURS)),)
   $(error umdlab: unknown FLAVOUR '$(FLAVOUR)'; known: $(FLAVOURS))
@@ -198,7 +200,7 @@ config: tree
 	$(Q)$(TOP)/scripts/kernel-config $(SRC) $(BLD) $(FRAG_FILES)
 
 kernel: config $(HOSTBIN)/kbuild-progress $(HOSTBIN)/kbuild-cc $(HOSTBIN)/blob-check
-	$(Q)IF_STALE=$(IF_STALE) GCOV_OBJS=$(TOP)/uml-config/coverage.objs \
+	$(Q)IF_STALE=$(IF_STALE) GCOV_OBJS=$(GCOV_OBJS) \
 		$(TOP)/scripts/kernel-build $(SRC) $(BLD) $(HOSTBIN)/kbuild-progress
 
 rootfs: kernel guest-progs
