@@ -26,12 +26,16 @@ probe='
 sleep 30 & stranger=$!
 bash -c ". \"\$TOP/tests/lib.sh\"; echo sid=\$(my_sid)"
 printf "%s\n" ". \"\$TOP/tests/lib.sh\"" "own_session bash \"\$0\" \"\$@\"" \
-	"[ \"\$1\" = orphan ] && { ( sleep 31 & ) ; sleep 0.2; }" "echo own=\$(( \$(my_sid) == \$\$ ))" "echo left=\$(host_leftovers)" > /tmp/probe.sh
-bash /tmp/probe.sh "$MODE"
+	"[ \"\$1\" = orphan ] && { ( sleep 31 & ) ; sleep 0.2; }" "echo own=\$(( \$(my_sid) == \$\$ ))" "echo left=\$(host_leftovers)" > "$PROBE"
+bash "$PROBE" "$MODE"
 kill $stranger
 pkill -x -f "sleep 31"
 '
-out_of() { MODE=$1 TOP=$TOP "${ns[@]}" bash -c "mount -t tmpfs tmpfs /tmp && $probe" 2>&1; }
+# The probe script in a directory of this test's own: not on a tmpfs over
+# /tmp, which would hide a checkout that lives there.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+out_of() { MODE=$1 TOP=$TOP PROBE=$tmp/probe.sh "${ns[@]}" bash -c "$probe" 2>&1; }
 clean=$(out_of clean)
 orphan=$(out_of orphan)
 check shared-session-exists "in a pid namespace whose session leader is outside, a process's session reads 0 (the case own_session handles): $clean" \
