@@ -247,6 +247,14 @@ bench: rootfs host-tools
 test: rootfs host-tools $(HOSTBIN)/loopback-token
 	$(Q)$(CHECK_ENV) T='$(T)' $(TOP)/tests/run
 
+# Bugs brought back on purpose (scripts/mutate): each patch, applied in a
+# scratch copy of the tree and build, must be caught by the tests it
+# names.  PATCH= a patch or a directory of them; T= overrides the tests.
+MUTATIONS = $(TOP)/tests/mutations/$(BASE)
+.PHONY: mutate
+mutate: rootfs host-tools $(HOSTBIN)/loopback-token
+	$(Q)$(CHECK_ENV) ROOTFS=$(ROOTFS) T='$(T)' $(TOP)/scripts/mutate $(or $(PATCH),$(MUTATIONS))
+
 # Coverage of the UMD code: the guest groups on FLAVOUR=coverage, every
 # boot's counters collected, then lcov's report (scripts/coverage-report).
 COVERAGE_T ?= boot,drivers,kunit,sample,scenarios
@@ -277,7 +285,7 @@ include $(TOP)/rootfs/sample/build.mk
 
 help:
 	@echo "umdlab targets (README.md has the details):"
-	@echo "  run-uml  test  check  bench  coverage  gdb  attach  series-check  break-on-purpose"
+	@echo "  run-uml  test  check  bench  coverage  mutate  gdb  attach  series-check  break-on-purpose"
 	@echo "  kernel  rootfs  config  tree  export-patches  halt  clean"
 	@echo "variables: BASE KSRC FLAVOUR FRAGMENTS MEM NET CMD APPEND UMID SHARE"
 	@echo "  TIMEOUT T COUNT JOBS WATCH BENCH RUNS RESTARTS SOAK TT V CCACHE"
