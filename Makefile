@@ -48,9 +48,9 @@ ifdef KSRC
 else
   UMD := $(if $(wildcard $(TOP)/uml-config/umd-$(BASE).config),umd-$(BASE),umd)
 endif
-FLAVOUR_default := base $(UMD) debuginfo sample kunit gcov
-FLAVOUR_debug   := base $(UMD) debuginfo sample kunit gcov debug
-FLAVOUR_builtin := base $(UMD) debuginfo sample kunit gcov builtin
+FLAVOUR_default := base $(UMD) debuginfo sample kunit gcov faults
+FLAVOUR_debug   := base $(UMD) debuginfo sample kunit gcov faults debug
+FLAVOUR_builtin := base $(UMD) debuginfo sample kunit gcov faults builtin
 # make coverage: the default kernel with the objects of
 # uml-config/coverage.objs profiled (uml-config/gcov.config says why).
 FLAVOUR_coverage := $(FLAVOUR_default)
@@ -152,7 +152,7 @@ GUEST_PROGS  := umdlab-init lib/bench/restart-latency
 quiet_cmd_hostcc  = HOSTCC  $(notdir $@)
       cmd_hostcc  = gcc $(HOST_CFLAGS) -o $@ $<
 quiet_cmd_guestcc = GUESTCC $(guest-name)
-      cmd_guestcc = gcc $(guest-cflags) -o $@ $<
+      cmd_guestcc = gcc $(guest-cflags) -o $@ $(filter %.c,$^)
 guest-name   = $(notdir $@)
 guest-cflags = $(GUEST_CFLAGS)
 

@@ -12,9 +12,17 @@ PIDFD_BIN    := $(GUESTBIN)/lib/pidfd
 # The one list of them, shared with tests/guest/scenarios.sh.
 PIDFD_TESTS  := $(shell sed -e 's/\#.*//' $(TOP)/rootfs/tests/pidfd-tests.list)
 
+# What the two guest programs share (rootfs/tests/umd_lib.h).
+UMD_LIB      := $(TOP)/rootfs/tests/umd_lib.c $(TOP)/rootfs/tests/umd_lib.h
+
 # The Makefile's guestcc (guest-name, guest-cflags: per target).
 $(SCEN_BIN)/umd_scenarios: guest-cflags = $(GUEST_CFLAGS) -isystem $(KSFT_DIR)
-$(SCEN_BIN)/umd_scenarios: $(TOP)/rootfs/tests/umd_scenarios.c \
+$(SCEN_BIN)/umd_scenarios: $(TOP)/rootfs/tests/umd_scenarios.c $(UMD_LIB) \
+		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
+	$(call cmd,guestcc)
+
+$(SCEN_BIN)/umd_faults: guest-cflags = $(GUEST_CFLAGS) -isystem $(KSFT_DIR)
+$(SCEN_BIN)/umd_faults: $(TOP)/rootfs/tests/umd_faults.c $(UMD_LIB) \
 		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
 	$(call cmd,guestcc)
 
@@ -26,4 +34,4 @@ $(PIDFD_BIN)/%: $(KSFT_DIR)/pidfd/%.c $(KSFT_DIR)/pidfd/pidfd.h \
 		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
 	$(call cmd,guestcc)
 
-guest-progs-files: $(SCEN_BIN)/umd_scenarios $(addprefix $(PIDFD_BIN)/,$(PIDFD_TESTS))
+guest-progs-files: $(SCEN_BIN)/umd_scenarios $(SCEN_BIN)/umd_faults $(addprefix $(PIDFD_BIN)/,$(PIDFD_TESTS))

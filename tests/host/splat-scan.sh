@@ -6,7 +6,7 @@
 # in, and the allowlist's precision.
 . "$TOP/tests/lib.sh"
 
-plan 18
+plan 20
 
 data=$TOP/tests/host/splat-scan
 
@@ -33,6 +33,14 @@ check scan-hung-task "a hung task must be reported, during its scenario" \
 	out_matches '^NEW SPLAT during scenario concurrency .*INFO: task rmmod:55 blocked for more than 5 seconds'
 n=$(grep -c '^NEW SPLAT' <<<"$OUT")
 expect_eq scan-call-trace-in-block 2 "$n" "a Call Trace inside a splat's block is part of it, not a splat of its own"
+
+# The faults group's injected faults: the kernel's report of each (its
+# stand-alone Call Trace) is not a splat; a WARNING right after one is.
+scan "$data/allow-test.txt" "$data/fault-only.log"
+expect_eq scan-fault-report-not-splat 0 "$RC" "the report of an injected fault (FAULT_INJECTION: forcing a failure, then its stack) must pass: $OUT"
+scan "$data/allow-test.txt" "$data/fault-report.log"
+check scan-splat-after-fault "a WARNING right after an injected fault's report must fail the scan" \
+	out_matches '^NEW SPLAT during scenario bpfilter_load .*WARNING: CPU: 0 PID: 94 at fs/open.c:1426'
 
 scan "$data/allow-test.txt" "$data/rcu-boot.log"
 expect_eq scan-allowed-at-boot 0 "$RC" "an allowlisted boot-time splat must pass: $OUT"
