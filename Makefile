@@ -257,7 +257,7 @@ mutate: rootfs host-tools $(HOSTBIN)/loopback-token
 
 # Coverage of the UMD code: the guest groups on FLAVOUR=coverage, every
 # boot's counters collected, then lcov's report (scripts/coverage-report).
-COVERAGE_T ?= boot,drivers,kunit,sample,scenarios
+COVERAGE_T ?= boot,drivers,kunit,sample,scenarios,faults
 COVERAGE_DIR = $(W)/coverage/$(BUILD_ID)
 .PHONY: coverage
 coverage:

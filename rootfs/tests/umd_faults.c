@@ -40,9 +40,10 @@
  *   FAULT_OPS     comma-separated operations (--list); empty: all
  *   FAULT_MAX     how many N are tried at most per operation and task
  *                 (default 400); reaching it without the end fails
- *   FAULT_DEEP    1: also sweep the helper tasks of the module loads
- *   UMDLAB_BREAK  fault-leak: one attempt keeps a file open (the ledger
- *                 must name it); see rootfs/tests/README.md
+ *   FAULT_DEEP    1: also sweep the helper tasks of bpfilter's restart
+ *                 and the sample's load
+ *   UMDLAB_BREAK  fault-leak: bpfilter-request-load's attempt N=3 keeps
+ *                 a file open (the ledger must name it and N)
  *
  * Usage: umd_faults [--list]
  */
@@ -248,7 +249,7 @@ static bool umd_frame(const char *f)
 
 struct fault_report {
 	bool seen;		/* a "forcing a failure" record */
-	char task[64];		/* "comm (pid N)" */
+	char task[96];		/* "comm (pid N)" */
 	char site[512];		/* "f1 < f2 < f3 < f4" */
 	char sig[2048];		/* every reliable frame: the site's identity */
 	char comm[32];
@@ -265,10 +266,12 @@ static void read_report(int fd, struct fault_report *r)
 	static const char *const splats[] = {
 		"BUG:", "WARNING:", "Oops", "KASAN", "UBSAN", "kernel BUG",
 		"possible circular locking", "INFO: task", "refcount_t:",
-		"general protection",
+		"general protection", "Poison overwritten", "Redzone overwritten",
+		"Object already free", "Freepointer corrupt",
 	};
 	char rec[2048];
 	int state = 0, frames = 0;	/* 1: in the first fault's dump */
+	bool mixed = false;
 	size_t len = 0, i;
 	ssize_t n;
 
@@ -285,11 +288,19 @@ static void read_report(int fd, struct fault_report *r)
 		text = strchr(rec, ';');
 		text = text ? text + 1 : rec;
 		text[strcspn(text, "\n")] = '\0';
-		for (i = 0; i < ARRAY_SIZE(splats) && !r->splat; i++) {
-			if (strstr(text, splats[i])) {
-				r->splat = true;
+		for (i = 0; i < ARRAY_SIZE(splats); i++) {
+			if (!strstr(text, splats[i]))
+				continue;
+			if (!r->splat)
 				snprintf(r->splat_line, sizeof(r->splat_line), "%.200s", text);
-			}
+			r->splat = true;
+			/*
+			 * A splat printed while the fault's report is (from a
+			 * softirq, say) mixes its lines in: its task line may
+			 * come first.
+			 */
+			if (state == 1 && !frames)
+				mixed = true;
 		}
 		if (strstr(text, "FAULT_INJECTION: forcing a failure")) {
 			state = r->seen ? 2 : 1;
@@ -299,7 +310,7 @@ static void read_report(int fd, struct fault_report *r)
 		if (state != 1)
 			continue;
 		p = strstr(text, " Comm: ");
-		if (p && strstr(text, "PID: ")) {
+		if (p && strstr(text, "PID: ") && !r->task[0]) {
 			sscanf(p + 7, "%31s", r->comm);
 			snprintf(r->task, sizeof(r->task), "%s (pid %d)", r->comm,
 				 atoi(strstr(text, "PID: ") + 5));
@@ -333,6 +344,9 @@ static void read_report(int fd, struct fault_report *r)
 	}
 	if (r->seen && !r->task[0])
 		snprintf(r->task, sizeof(r->task), "unknown task");
+	else if (mixed)
+		snprintf(r->task + strlen(r->task), sizeof(r->task) - strlen(r->task),
+			 " or another (a splat interleaved)");
 	if (r->seen && !r->site[0])
 		snprintf(r->site, sizeof(r->site), "no stack in the report (__GFP_NOWARN allocation)");
 }
@@ -373,8 +387,14 @@ struct op {
 	const char *comm;
 	/*
 	 * Sweep the helper tasks too: 1 always, 2 only with FAULT_DEEP=1.
-	 * A load starts its driver the way a restart does (same fork and
-	 * exec), so by default the restarts cover that path.
+	 * A driver's first start (module load) and a restart take the same
+	 * fork and exec, so by default each driver's path is swept once.
+	 * For bpfilter that is the load: its driver before was released in
+	 * an earlier call (rmmod), so a put of that driver's files lands on
+	 * freed, poisoned memory that SLUB's check reports; in a restart
+	 * the release and the failed start share one system call, and a
+	 * second put there only drives a count below zero before the file
+	 * is freed at the return to user space, unseen.
 	 */
 	int helper;
 	bool init_range;	/* caller sweep: only under the module's init */
@@ -528,7 +548,8 @@ static int open_sample(struct child_ctx *c)
 
 static int step_ping(struct child_ctx *c)
 {
-	return write(c->fd, "ping", 4) < 0 ? errno : 0;
+	/* With the newline echo adds: the module drops one. */
+	return write(c->fd, "ping\n", 5) < 0 ? errno : 0;
 }
 
 /* An unfaulted request that must work (the driver restarts if needed). */
@@ -626,11 +647,11 @@ static int smp_settle_unload(char *why, size_t len)
 }
 
 static const struct op ops[] = {
-	{ "bpfilter-load", "bpfilter", BPFILTER_COMM, 2, true,
+	{ "bpfilter-load", "bpfilter", BPFILTER_COMM, 1, true,
 	  bpf_absent, NULL, open_module, step_finit, bpf_settle_load, bpf_absent },
 	{ "bpfilter-request-load", "bpfilter", BPFILTER_COMM, 0, false,
 	  bpf_absent, NULL, open_socket, step_sockopt, bpf_settle_request, bpf_absent },
-	{ "bpfilter-restart", "bpfilter", BPFILTER_COMM, 1, false,
+	{ "bpfilter-restart", "bpfilter", BPFILTER_COMM, 2, false,
 	  bpf_loaded, kill_driver, open_socket, step_sockopt, bpf_settle_request, NULL },
 	{ "bpfilter-unload", "bpfilter", BPFILTER_COMM, 1, false,
 	  bpf_loaded, NULL, NULL, step_rmmod, bpf_settle_unload, bpf_loaded },
@@ -723,6 +744,32 @@ static void run_step(const struct op *op, enum where w, int n, int kmsg,
 	else
 		a->fired = n && a->left == 0;
 	read_report(kmsg, &a->rep);
+}
+
+/*
+ * SLUB checks the file and pid caches (slub_debug=FZPU on them, see
+ * tests/guest/faults.sh): a put of an object already freed wrote into
+ * its poison, which validate reports now rather than when the object
+ * happens to be allocated again.  -1 with @why on a report.
+ */
+static int validate_slabs(int kmsg, char *why, size_t len)
+{
+	static const char *const caches[] = { "filp", "pid" };
+	struct fault_report rep;
+	char path[96];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(caches); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/validate", caches[i]);
+		write_file(path, "1");
+	}
+	read_report(kmsg, &rep);
+	if (rep.splat) {
+		snprintf(why, len, "SPLAT: SLUB's check of the file and pid caches reports \"%s\"",
+			 rep.splat_line);
+		return -1;
+	}
+	return 0;
 }
 
 /* After the faulted step: no hang, no half-started driver. */
@@ -859,14 +906,18 @@ static int attempt(FIXTURE_DATA(faults) *self, const struct op *op,
 		snprintf(why, len, "SPLAT: the kernel log has \"%s\"", a->rep.splat_line);
 		return -1;
 	}
+	*stage = "slab check";
+	if (validate_slabs(self->kmsg, why, len))
+		return -1;
 	*stage = "recovery";
 	if (op->settle(why, len))
 		return -1;
 	*stage = "undo";
 	if (op->undo && op->undo(why, len))
 		return -1;
-	/* UMDLAB_BREAK=fault-leak: attempt 3 keeps a file open. */
-	if (n == 3 && self->leak_fd < 0 && sabotage("fault-leak"))
+	/* UMDLAB_BREAK=fault-leak: bpfilter-request-load's attempt 3 keeps a file open. */
+	if (n == 3 && self->leak_fd < 0 && !strcmp(op->name, "bpfilter-request-load") &&
+	    sabotage("fault-leak"))
 		self->leak_fd = open("/proc/version", O_RDONLY | O_CLOEXEC);
 	*stage = "ledger";
 	if (ledger_take(&after)) {
@@ -906,7 +957,7 @@ static int sweep(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *self,
 	struct ledger before;
 	struct attempt a = { 0 };
 	const char *stage = "prepare";
-	char why[2048];
+	char why[2048], hit[768];
 	int n = 0, first = 1, lo, hi, total, fired = 0, tried = 0, ok, stride;
 	static char sig[sizeof(a.rep.sig)];
 	bool seen_umd = false;
@@ -996,12 +1047,15 @@ static int sweep(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *self,
 	       op->name, where_name[w], first, n, tried, fired, now_ms() - t0);
 	return 0;
 fail:
-	TH_LOG("%s, %s N=%d: %s%s%s%s (the step returned %s); at %s: %s",
-	       op->name, where_name[w], n,
-	       a.fired ? "the fault hit " : "no fault fired",
-	       a.fired ? a.rep.task : "", a.fired ? " in " : "",
-	       a.fired ? a.rep.site : "", a.err ? strerror(a.err) : "success",
-	       stage, why);
+	if (!a.fired)
+		snprintf(hit, sizeof(hit), "no fault fired");
+	else if (!a.rep.seen)
+		snprintf(hit, sizeof(hit), "the fault hit an allocation that prints no report (__GFP_NOWARN)");
+	else
+		snprintf(hit, sizeof(hit), "the fault hit %s in %s", a.rep.task, a.rep.site);
+	TH_LOG("%s, %s N=%d: %s (the step returned %s); at %s: %s",
+	       op->name, where_name[w], n, hit,
+	       a.err ? strerror(a.err) : "success", stage, why);
 	return -1;
 }
 

@@ -238,6 +238,27 @@ TEST_F_TIMEOUT(umd, launch, 60)
 	TH_LOG("modprobe: driver pid %d, parent kthreadd (a kernel thread), fds 0/1 pipes",
 	       running);
 
+	/*
+	 * A request whose optlen cannot be read fails in bpfilter's hook
+	 * (bpfilter_ip_get_sockopt()'s get_user()) before it reaches the
+	 * driver, which stays as it was.
+	 */
+	{
+		int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+		struct ipt_getinfo info = { .name = "filter" };
+
+		ASSERT_LE(0, fd) TH_LOG("socket: %m");
+		err = getsockopt(fd, SOL_IP, BPF_IPT_SO_GET_INFO, &info,
+				 (socklen_t *)8) ? errno : 0;
+		close(fd);
+		EXPECT_EQ(EFAULT, err)
+			TH_LOG("a request with an unreadable optlen must fail with EFAULT, got %s",
+			       strerror(err));
+		EXPECT_EQ(running, the_driver())
+			TH_LOG("a request that failed in the hook must leave the driver (pid %d) running",
+			       running);
+	}
+
 	/* Implicit: the first sockopt loads the module (request_module). */
 	UNLOAD(_metadata);
 	kmsg_loaded(self->kmsg, NULL);

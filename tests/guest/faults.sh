@@ -28,10 +28,19 @@ if ! grep -qx CONFIG_FAILSLAB=y "$BLD/.config" 2>/dev/null; then
 	exit 0
 fi
 
+# The sabotage switch breaks one operation's sweep: only that one runs.
+case ",${UMDLAB_BREAK:-}," in
+*,fault-leak,*) FAULT_OPS=${FAULT_OPS:-bpfilter-request-load} ;;
+esac
+
 m0=$(shmfiles)
 # slab_nomerge: exact object counts for the ledger; loglevel=7: every
-# message reaches the log that is scanned.
-export APPEND="${APPEND:+$APPEND }slab_nomerge loglevel=7 kunit.enable=0"
+# message reaches the log that is scanned.  slub_debug on the files and
+# pids: a put of one already freed (an error path releasing what it never
+# got) writes into a poisoned object, which SLUB reports ("Poison
+# overwritten") when the object is next allocated, instead of passing
+# unseen until the memory happens to be reused.
+export APPEND="${APPEND:+$APPEND }slab_nomerge slub_debug=FZPU,filp,pid loglevel=7 kunit.enable=0"
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-600} guest_run "D=/run/umdlab
 FAULT_OPS=${FAULT_OPS:-} FAULT_MAX=${FAULT_MAX:-} FAULT_DEEP=${FAULT_DEEP:-} UMDLAB_BREAK=${UMDLAB_BREAK:-} \
 /usr/lib/umdlab/scenarios/umd_faults > \$D/faults.tap 2>&1
