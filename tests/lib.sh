@@ -47,6 +47,19 @@ out_lacks() { ! grep -qE -- "$1" <<<"$OUT"; }
 
 done_testing() { [ "$TAP_FAILED" -eq 0 ]; }
 
+# tap_result K FILE: the K-th result line of a guest program's TAP (a
+# kselftest harness run); tap_diag K FILE:
+# the diagnostics before it.
+tap_result() {
+	awk -v k="$1" '/^(not )?ok [0-9]+/ && ++n == k { print; exit }' "$2" 2>/dev/null
+}
+tap_diag() {
+	awk -v k="$1" '
+		/^(not )?ok [0-9]+/ { if (++n == k) exit; next }
+		n + 1 == k && /^#/ && !/^# (Starting|FAILED|PASSED|Totals)/ { print }
+	' "$2" 2>/dev/null
+}
+
 # bpfilter left the kernel in 6.8 (BASE=6.12).  NO_BPFILTER is empty when
 # the kernel under test (BLD) has it, else the reason its tests skip;
 # bpfilter_or_skip NAME... is true with bpfilter, and without it reports

@@ -49,7 +49,6 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -136,35 +135,29 @@ static int fi_setup(void)
 	return 0;
 }
 
-/* Set make-it-fail of every task that @pick selects (NULL: all) to @on. */
-static void mark_tasks(bool (*pick)(const struct proc_stat *), bool on)
+struct marking {
+	bool (*pick)(const struct proc_stat *);
+	bool on;
+};
+
+static void mark_task(pid_t tgid, pid_t tid, void *arg)
 {
-	struct dirent *de, *te;
-	DIR *dir = opendir("/proc"), *tasks;
+	const struct marking *m = arg;
 	struct proc_stat st;
 	char path[96];
 
-	if (!dir)
+	if (m->pick && (read_stat(tid, &st) || !m->pick(&st)))
 		return;
-	while ((de = readdir(dir))) {
-		if (!isdigit(de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task", atoi(de->d_name));
-		tasks = opendir(path);
-		if (!tasks)
-			continue;
-		while ((te = readdir(tasks))) {
-			if (!isdigit(te->d_name[0]))
-				continue;
-			if (pick && (read_stat(atoi(te->d_name), &st) || !pick(&st)))
-				continue;
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/make-it-fail",
-				 atoi(de->d_name), atoi(te->d_name));
-			write_file(path, on ? "1" : "0");
-		}
-		closedir(tasks);
-	}
-	closedir(dir);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/make-it-fail", tgid, tid);
+	write_file(path, m->on ? "1" : "0");
+}
+
+/* Set make-it-fail of every task that @pick selects (NULL: all) to @on. */
+static void mark_tasks(bool (*pick)(const struct proc_stat *), bool on)
+{
+	struct marking m = { pick, on };
+
+	for_each_task(mark_task, &m);
 }
 
 /* kthreadd forks every kworker; the kworkers run the usermode helper. */
@@ -385,6 +378,7 @@ struct op {
 	const char *name;
 	const char *module;
 	const char *comm;
+	int (*request)(char *why, size_t len);	/* unfaulted, must work */
 	/*
 	 * Sweep the helper tasks too: 1 always, 2 only with FAULT_DEEP=1.
 	 * A driver's first start (module load) and a restart take the same
@@ -407,67 +401,47 @@ struct op {
 };
 
 /*
- * modprobe MODULE, as finit_module(2) in a child under the command
- * deadline: both modules have no dependencies (modules.dep), and an exec
- * of modprobe costs more than the load on UML, at every attempt.
+ * modprobe or rmmod MODULE (@load), as finit_module(2) or
+ * delete_module(2) in a child under the command deadline: both modules
+ * have no dependencies (modules.dep), and an exec of modprobe costs more
+ * than the load on UML, at every attempt.  Nothing to do if it is
+ * already in (out).
  */
-static int load_module(const char *module, char *why, size_t len)
+static int module_call(bool load, const char *module, char *why, size_t len)
 {
 	long long deadline = now_ms() + CMD_TIMEOUT_MS;
+	const char *what = load ? "modprobe" : "rmmod";
 	int status, fd;
 	pid_t pid;
 
-	if (loaded(module))
+	if (loaded(module) == load)
 		return 0;
 	pid = fork();
-	if (pid == 0) {
+	if (pid == 0 && load) {
 		fd = open(module_path(module), O_RDONLY | O_CLOEXEC);
 		_exit(fd < 0 ? errno : syscall(SYS_finit_module, fd, "", 0) ? errno : 0);
 	}
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (now_ms() > deadline) {
-			snprintf(why, len, "HANG: modprobe %s did not finish within %d ms: %s",
-				 module, CMD_TIMEOUT_MS, describe_stuck(pid));
-			kill(pid, SIGKILL);
-			return -1;
-		}
-		sleep_ms(1);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		snprintf(why, len, "modprobe %s: %s", module,
-			 strerror(WIFEXITED(status) ? WEXITSTATUS(status) : EINTR));
-		return -1;
-	}
-	return 0;
-}
-
-static int unload_module(const char *module, char *why, size_t len)
-{
-	long long deadline = now_ms() + CMD_TIMEOUT_MS;
-	int status;
-	pid_t pid;
-
-	if (!loaded(module))
-		return 0;
-	pid = fork();
 	if (pid == 0)
 		_exit(syscall(SYS_delete_module, module, O_NONBLOCK) ? errno : 0);
 	while (waitpid(pid, &status, WNOHANG) == 0) {
 		if (now_ms() > deadline) {
-			snprintf(why, len, "HANG: rmmod %s did not finish within %d ms: %s",
-				 module, CMD_TIMEOUT_MS, describe_stuck(pid));
+			snprintf(why, len, "HANG: %s %s did not finish within %d ms: %s",
+				 what, module, CMD_TIMEOUT_MS, describe_stuck(pid));
 			kill(pid, SIGKILL);
 			return -1;
 		}
 		sleep_ms(1);
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		snprintf(why, len, "rmmod %s: %s", module,
+		snprintf(why, len, "%s %s: %s", what, module,
 			 strerror(WIFEXITED(status) ? WEXITSTATUS(status) : EINTR));
 		return -1;
 	}
 	return 0;
 }
+
+#define load_module(m, why, len)	module_call(true, (m), (why), (len))
+#define unload_module(m, why, len)	module_call(false, (m), (why), (len))
 
 /* Exactly one live driver of the right shape, and no zombie. */
 static int one_driver(char *why, size_t len)
@@ -603,85 +577,62 @@ static int bpfilter_request(char *why, size_t len)
 	return 0;
 }
 
-/* bpfilter */
-static int bpf_absent(char *why, size_t len) { return unload_module("bpfilter", why, len); }
-
-static int bpf_loaded(char *why, size_t len)
+/*
+ * The states an operation starts from and leads to, for the operation
+ * being swept (cur_op): its module absent, or loaded with one driver;
+ * "request" is its driver's request (bpfilter's sockopt, the sample's
+ * ping), which starts a driver when there is none.
+ */
+static int absent(char *why, size_t len)
 {
-	if (load_module("bpfilter", why, len))
+	return unload_module(cur_op->module, why, len);
+}
+
+static int with_driver(char *why, size_t len)
+{
+	if (load_module(cur_op->module, why, len))
 		return -1;
-	if (the_driver() < 0 && bpfilter_request(why, len))
+	if (the_driver() < 0 && cur_op->request(why, len))
 		return -1;
 	return one_driver(why, len);
 }
 
-static int bpf_settle_load(char *why, size_t len)
+static int settle_load(char *why, size_t len)
 {
-	if (!loaded("bpfilter") && load_module("bpfilter", why, len))
-		return -1;
-	return one_driver(why, len);
+	return load_module(cur_op->module, why, len) ? -1 : one_driver(why, len);
 }
 
-static int bpf_settle_request(char *why, size_t len)
+static int settle_request(char *why, size_t len)
 {
-	if (bpfilter_request(why, len))
+	if (cur_op->request(why, len))
 		return -1;
-	if (!loaded("bpfilter")) {
-		snprintf(why, len, "RECOVERY: the request did not load bpfilter");
+	if (!loaded(cur_op->module)) {
+		snprintf(why, len, "RECOVERY: the request did not load %s", cur_op->module);
 		return -1;
 	}
 	return one_driver(why, len);
 }
 
-static int bpf_settle_unload(char *why, size_t len)
+static int settle_unload(char *why, size_t len)
 {
-	return unload_module("bpfilter", why, len) ? -1 : no_driver(why, len);
-}
-
-/* umd_sample: its init starts the driver; a request restarts a dead one. */
-static int smp_absent(char *why, size_t len) { return unload_module("umd_sample", why, len); }
-
-static int smp_loaded(char *why, size_t len)
-{
-	if (load_module("umd_sample", why, len))
-		return -1;
-	if (the_driver() < 0 && sample_ping(why, len))
-		return -1;
-	return one_driver(why, len);
-}
-
-static int smp_settle_load(char *why, size_t len)
-{
-	if (!loaded("umd_sample") && load_module("umd_sample", why, len))
-		return -1;
-	return one_driver(why, len);
-}
-
-static int smp_settle_request(char *why, size_t len)
-{
-	return sample_ping(why, len) ? -1 : one_driver(why, len);
-}
-
-static int smp_settle_unload(char *why, size_t len)
-{
-	return unload_module("umd_sample", why, len) ? -1 : no_driver(why, len);
+	return unload_module(cur_op->module, why, len) ? -1 : no_driver(why, len);
 }
 
 static const struct op ops[] = {
-	{ "bpfilter-load", "bpfilter", BPFILTER_COMM, 1, true,
-	  bpf_absent, NULL, open_module, step_finit, bpf_settle_load, bpf_absent },
-	{ "bpfilter-request-load", "bpfilter", BPFILTER_COMM, 0, false,
-	  bpf_absent, NULL, open_socket, step_sockopt, bpf_settle_request, bpf_absent },
-	{ "bpfilter-restart", "bpfilter", BPFILTER_COMM, 2, false,
-	  bpf_loaded, kill_driver, open_socket, step_sockopt, bpf_settle_request, NULL },
-	{ "bpfilter-unload", "bpfilter", BPFILTER_COMM, 1, false,
-	  bpf_loaded, NULL, NULL, step_rmmod, bpf_settle_unload, bpf_loaded },
-	{ "sample-load", "umd_sample", SAMPLE_COMM, 2, true,
-	  smp_absent, NULL, open_module, step_finit, smp_settle_load, smp_absent },
-	{ "sample-restart", "umd_sample", SAMPLE_COMM, 1, false,
-	  smp_loaded, kill_driver, open_sample, step_ping, smp_settle_request, NULL },
-	{ "sample-unload", "umd_sample", SAMPLE_COMM, 1, false,
-	  smp_loaded, NULL, NULL, step_rmmod, smp_settle_unload, smp_loaded },
+	{ "bpfilter-load", "bpfilter", BPFILTER_COMM, bpfilter_request, 1, true,
+	  absent, NULL, open_module, step_finit, settle_load, absent },
+	{ "bpfilter-request-load", "bpfilter", BPFILTER_COMM, bpfilter_request, 0, false,
+	  absent, NULL, open_socket, step_sockopt, settle_request, absent },
+	{ "bpfilter-restart", "bpfilter", BPFILTER_COMM, bpfilter_request, 2, false,
+	  with_driver, kill_driver, open_socket, step_sockopt, settle_request, NULL },
+	{ "bpfilter-unload", "bpfilter", BPFILTER_COMM, bpfilter_request, 1, false,
+	  with_driver, NULL, NULL, step_rmmod, settle_unload, with_driver },
+	{ "sample-load", "umd_sample", SAMPLE_COMM, sample_ping, 2, true,
+	  absent, NULL, open_module, step_finit, settle_load, absent },
+	{ "sample-restart", "umd_sample", SAMPLE_COMM, sample_ping, 1, false,
+	  with_driver, kill_driver, open_sample, step_ping, settle_request, NULL },
+	{ "sample-unload", "umd_sample", SAMPLE_COMM, sample_ping, 1, false,
+	  with_driver, NULL, NULL, step_rmmod, settle_unload, with_driver },
 };
 
 /* ---- one attempt ------------------------------------------------------ */

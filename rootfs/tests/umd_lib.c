@@ -281,7 +281,7 @@ bool kill_pending(pid_t pid)
  * attempt can tell the UMD path's objects from a kworker the system
  * started or retired meanwhile.
  */
-int count_tasks(void)
+int for_each_task(void (*fn)(pid_t tgid, pid_t tid, void *arg), void *arg)
 {
 	struct dirent *de, *te;
 	DIR *dir = opendir("/proc"), *tasks;
@@ -297,12 +297,22 @@ int count_tasks(void)
 		tasks = opendir(path);
 		if (!tasks)
 			continue;
-		while ((te = readdir(tasks)))
-			n += isdigit(te->d_name[0]) != 0;
+		while ((te = readdir(tasks))) {
+			if (!isdigit(te->d_name[0]))
+				continue;
+			n++;
+			if (fn)
+				fn(atoi(de->d_name), atoi(te->d_name), arg);
+		}
 		closedir(tasks);
 	}
 	closedir(dir);
 	return n;
+}
+
+int count_tasks(void)
+{
+	return for_each_task(NULL, NULL);
 }
 
 /* ---- running commands with a deadline ---------------------------------- */

@@ -71,6 +71,8 @@ pid_t the_driver(void);
 const char *describe_stuck(pid_t pid);
 bool wait_gone(pid_t pid, int timeout_ms);
 bool kill_pending(pid_t pid);
+/* Call @fn (if not NULL) for every task in /proc; how many, or -1. */
+int for_each_task(void (*fn)(pid_t tgid, pid_t tid, void *arg), void *arg);
 int count_tasks(void);
 const char *driver_shape(pid_t pid);
 

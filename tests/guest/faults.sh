@@ -58,10 +58,8 @@ esac
 k=0
 for t in $OPS; do
 	k=$((k + 1))
-	line=$(awk -v k=$k '/^(not )?ok [0-9]+/ && ++n == k { print; exit }' "$ctl/faults.tap" 2>/dev/null)
-	awk -v k=$k '/^(not )?ok [0-9]+/ { if (++n == k) exit; next }
-		n + 1 == k && /^#/ && !/^# (Starting|FAILED|PASSED|Totals)/ { print }' \
-		"$ctl/faults.tap" 2>/dev/null
+	line=$(tap_result $k "$ctl/faults.tap")
+	tap_diag $k "$ctl/faults.tap"
 	case $line in
 	"ok "*"# SKIP"*) skip "$t" "${line#*# SKIP }" ;;
 	"ok "*) pass "$t" ;;

@@ -4,18 +4,6 @@
 # Sourced by tests/guest/scenarios.sh: the guests' results as TAP, one
 # result per scenario.
 
-# tap_result K FILE: the K-th result line of a umd.tap; tap_diag K FILE:
-# the diagnostics before it.
-tap_result() {
-	awk -v k="$1" '/^(not )?ok [0-9]+/ && ++n == k { print; exit }' "$2" 2>/dev/null
-}
-tap_diag() {
-	awk -v k="$1" '
-		/^(not )?ok [0-9]+/ { if (++n == k) exit; next }
-		n + 1 == k && /^#/ && !/^# (Starting|FAILED|PASSED|Totals)/ { print }
-	' "$2" 2>/dev/null
-}
-
 # report_umd: one result per UMD scenario of $sel.
 report_umd() {
 	local k=0 s ctl err n line diag
