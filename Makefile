@@ -250,10 +250,17 @@ test: rootfs host-tools $(HOSTBIN)/loopback-token
 # Bugs brought back on purpose (scripts/mutate): each patch, applied in a
 # scratch copy of the tree and build, must be caught by the tests it
 # names.  PATCH= a patch or a directory of them; T= overrides the tests.
-MUTATIONS = $(TOP)/tests/mutations/$(BASE)
+# A flavour other than the default has its own set (tests/mutations/
+# 6.1-builtin: bugs only a built-in bpfilter shows).  The patches and
+# the tree are checked before anything is built: a dirty tree or a bad
+# patch is refused at once.
+MUTATIONS = $(TOP)/tests/mutations/$(BASE)$(if $(filter-out default,$(FLAVOUR)),-$(FLAVOUR))
+MUTATE = $(CHECK_ENV) ROOTFS=$(ROOTFS) T='$(T)' $(TOP)/scripts/mutate $(or $(PATCH),$(MUTATIONS))
 .PHONY: mutate
-mutate: rootfs host-tools $(HOSTBIN)/loopback-token
-	$(Q)$(CHECK_ENV) ROOTFS=$(ROOTFS) T='$(T)' $(TOP)/scripts/mutate $(or $(PATCH),$(MUTATIONS))
+mutate: tree host-tools $(HOSTBIN)/loopback-token
+	$(Q)MUTATE_CHECK_ONLY=1 $(MUTATE)
+	$(Q)$(MAKE) --no-print-directory rootfs
+	$(Q)$(MUTATE)
 
 # Coverage of the UMD code: the guest groups on FLAVOUR=coverage, every
 # boot's counters collected, then lcov's report (scripts/coverage-report).
