@@ -26,6 +26,11 @@ $(SCEN_BIN)/umd_faults: $(TOP)/rootfs/tests/umd_faults.c $(UMD_LIB) \
 		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
 	$(call cmd,guestcc)
 
+$(SCEN_BIN)/umd_race: guest-cflags = $(GUEST_CFLAGS) -isystem $(KSFT_DIR)
+$(SCEN_BIN)/umd_race: $(TOP)/rootfs/tests/umd_race.c $(UMD_LIB) \
+		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
+	$(call cmd,guestcc)
+
 # As tools/testing/selftests/pidfd/Makefile builds them (-Wall, not
 # -Wextra: upstream code), but static.
 $(PIDFD_BIN)/%: guest-name = pidfd/$(notdir $@)
@@ -34,4 +39,4 @@ $(PIDFD_BIN)/%: $(KSFT_DIR)/pidfd/%.c $(KSFT_DIR)/pidfd/pidfd.h \
 		$(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
 	$(call cmd,guestcc)
 
-guest-progs-files: $(SCEN_BIN)/umd_scenarios $(SCEN_BIN)/umd_faults $(addprefix $(PIDFD_BIN)/,$(PIDFD_TESTS))
+guest-progs-files: $(SCEN_BIN)/umd_scenarios $(SCEN_BIN)/umd_faults $(SCEN_BIN)/umd_race $(addprefix $(PIDFD_BIN)/,$(PIDFD_TESTS))

@@ -346,26 +346,6 @@ static void read_report(int fd, struct fault_report *r)
 
 /* ---- the operations --------------------------------------------------- */
 
-static const char *module_path(const char *name)
-{
-	static char path[256];
-	struct utsname u;
-
-	uname(&u);
-	snprintf(path, sizeof(path), "/lib/modules/%s/kernel/%s", u.release,
-		 !strcmp(name, "bpfilter") ? "net/bpfilter/bpfilter.ko" :
-		 "samples/umd/umd_sample.ko");
-	return path;
-}
-
-static bool loaded(const char *module)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/module/%s/initstate", module);
-	return !access(path, F_OK);
-}
-
 /*
  * What the faulted step runs, in the child: @pre (may allocate: before
  * fail-nth is set), then @step (0 or an errno).
@@ -400,48 +380,6 @@ struct op {
 	int (*undo)(char *why, size_t len);	/* back to the state before */
 };
 
-/*
- * modprobe or rmmod MODULE (@load), as finit_module(2) or
- * delete_module(2) in a child under the command deadline: both modules
- * have no dependencies (modules.dep), and an exec of modprobe costs more
- * than the load on UML, at every attempt.  Nothing to do if it is
- * already in (out).
- */
-static int module_call(bool load, const char *module, char *why, size_t len)
-{
-	long long deadline = now_ms() + CMD_TIMEOUT_MS;
-	const char *what = load ? "modprobe" : "rmmod";
-	int status, fd;
-	pid_t pid;
-
-	if (loaded(module) == load)
-		return 0;
-	pid = fork();
-	if (pid == 0 && load) {
-		fd = open(module_path(module), O_RDONLY | O_CLOEXEC);
-		_exit(fd < 0 ? errno : syscall(SYS_finit_module, fd, "", 0) ? errno : 0);
-	}
-	if (pid == 0)
-		_exit(syscall(SYS_delete_module, module, O_NONBLOCK) ? errno : 0);
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (now_ms() > deadline) {
-			snprintf(why, len, "HANG: %s %s did not finish within %d ms: %s",
-				 what, module, CMD_TIMEOUT_MS, describe_stuck(pid));
-			kill(pid, SIGKILL);
-			return -1;
-		}
-		sleep_ms(1);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		snprintf(why, len, "%s %s: %s", what, module,
-			 strerror(WIFEXITED(status) ? WEXITSTATUS(status) : EINTR));
-		return -1;
-	}
-	return 0;
-}
-
-#define load_module(m, why, len)	module_call(true, (m), (why), (len))
-#define unload_module(m, why, len)	module_call(false, (m), (why), (len))
 
 /* Exactly one live driver of the right shape, and no zombie. */
 static int one_driver(char *why, size_t len)
@@ -606,7 +544,7 @@ static int settle_request(char *why, size_t len)
 {
 	if (cur_op->request(why, len))
 		return -1;
-	if (!loaded(cur_op->module)) {
+	if (!module_is_loaded(cur_op->module)) {
 		snprintf(why, len, "RECOVERY: the request did not load %s", cur_op->module);
 		return -1;
 	}
@@ -775,35 +713,6 @@ static int check_after_step(const struct attempt *a, char *why, size_t len)
 	return 0;
 }
 
-/*
- * The ledger's exact comparison.  Tasks normalise pid and task_struct (a
- * kworker started or retired meanwhile); the drivers' own files
- * normalise the file counts.
- */
-static bool ledger_same(const struct ledger *b, const struct ledger *a,
-			char *why, size_t len)
-{
-	size_t off = 0;
-	int i;
-
-	for (i = 0; i < L_TASKS; i++) {
-		long d = a->v[i] - b->v[i];
-
-		if (i == L_PID || i == L_TASK)
-			d -= a->v[L_TASKS] - b->v[L_TASKS];
-		/*
-		 * A fault in the driver's own start-up (its C library's
-		 * fopen() of /dev/kmsg) leaves it with fewer files of its
-		 * own: its business, not the UMD code's.
-		 */
-		if (i == L_FILP || i == L_FILES)
-			d -= a->v[L_DRIVER_FDS] - b->v[L_DRIVER_FDS];
-		if (d && off < len)
-			off += snprintf(why + off, len - off, "%s%s %+ld",
-					off ? ", " : "", ledger_name[i], d);
-	}
-	return !off;
-}
 
 /* ---- the sweep -------------------------------------------------------- */
 

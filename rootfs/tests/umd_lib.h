@@ -105,6 +105,14 @@ int module_refcnt(void);
 int umd_request(bool set);
 int unload_bpfilter(struct run *r);
 
+/* ---- modules (bpfilter, umd_sample) -------------------------------------- */
+
+const char *module_path(const char *name);
+bool module_is_loaded(const char *module);
+int module_call(bool load, const char *module, char *why, size_t len);
+#define load_module(m, why, len)	module_call(true, (m), (why), (len))
+#define unload_module(m, why, len)	module_call(false, (m), (why), (len))
+
 /* ---- the ledger --------------------------------------------------------- */
 
 enum {
@@ -123,6 +131,8 @@ bool slab_exact(void);
 int ledger_take(struct ledger *l);
 const char *ledger_str(const struct ledger *a, const struct ledger *b);
 long ledger_limit(int cycles);
+bool ledger_same(const struct ledger *b, const struct ledger *a,
+		 char *why, size_t len);
 
 #define LEDGER_CHECK(before, after, cycles, what, drivers) do {		\
 	struct ledger *__b = (before), *__a = (after);			\

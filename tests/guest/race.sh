@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Interleavings on demand: every schedule of the UMD lifecycle's
+# operation pairs (driver exit, unload, request, load; bpfilter and the
+# sample driver), forced with the kernel's named interleaving points
+# (kernel-patches/6.1/0008, include/linux/umd_race.h) and checked like
+# the other scenarios (rootfs/tests/umd_race.c says how; README
+# "Interleavings").
+#
+# One guest, in time-travel=inf-cpu: "let the other task run until it
+# blocks" is "until the CPU idles", and no timer fires in between, so a
+# schedule takes the same steps every run.  One result per pair, then
+# the kernel log and the host.
+#
+# Environment: RACE (schedules or pairs, comma list: a failure names
+# the schedule to give here), RACE_DEPTH (forced switches per schedule: 2, the default, or 1),
+# RACE_RUNS (runs per schedule that must agree), UMDLAB_BREAK
+# (race-leak: the ledger must catch a file kept open).
+. "$TOP/tests/lib.sh"
+
+PAIRS="bpfilter.exit+unload bpfilter.unload+exit bpfilter.exit+request
+	bpfilter.request+exit bpfilter.request+unload bpfilter.unload+request
+	bpfilter.load+exit sample.exit+unload sample.unload+exit
+	sample.exit+request sample.request+exit sample.request+unload
+	sample.unload+request sample.load+exit"
+plan $(($(echo $PAIRS | wc -w) + 2))
+
+if ! grep -qx CONFIG_UMD_RACE=y "$BLD/.config" 2>/dev/null; then
+	for t in $PAIRS kernel-log-clean host-clean; do
+		skip "$t" "this kernel has no interleaving points (uml-config/race.config, BASE=6.1)"
+	done
+	exit 0
+fi
+
+# The sabotage switch: only the first pair runs, and keeps a file open.
+case ",${UMDLAB_BREAK:-}," in
+*,race-leak,*) RACE=${RACE:-bpfilter.exit+unload} ;;
+esac
+
+m0=$(shmfiles)
+# time-travel=inf-cpu: see above.  slab_nomerge: exact counts for the
+# ledger; slub_debug on files and pids: a use or put of a freed one is
+# reported (as in the fault sweep).
+export APPEND="${APPEND:+$APPEND }time-travel=inf-cpu slab_nomerge slub_debug=FZPU,filp,pid loglevel=7 kunit.enable=0"
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-600} guest_run "D=/run/umdlab
+RACE=${RACE:-} RACE_DEPTH=${RACE_DEPTH:-} RACE_RUNS=${RACE_RUNS:-} UMDLAB_BREAK=${UMDLAB_BREAK:-} \
+/usr/lib/umdlab/scenarios/umd_race > \$D/race.tap 2>&1
+echo \$? > \$D/race.rc"
+ctl=$RUNDIR/$LAST_UMID
+guest_err=
+case $RC in
+0) ;;
+124) guest_err="the guest timed out (status 124): a hang the schedules' own deadlines did not catch" ;;
+126) guest_err="KERNEL PANIC in the guest (126)" ;;
+*) guest_err="the guest command ended with status $RC" ;;
+esac
+
+k=0
+for t in $PAIRS; do
+	k=$((k + 1))
+	line=$(tap_result $k "$ctl/race.tap")
+	tap_diag $k "$ctl/race.tap"
+	case $line in
+	"ok "*"# SKIP"*) skip "$t" "${line#*# SKIP }" ;;
+	"ok "*) pass "$t" ;;
+	"not ok "*) fail "$t" "a schedule of $t broke an invariant (diagnostics above name it and how to replay it)" ;;
+	*) fail "$t" "$t reported no result: umd_race ended early (status $(cat "$ctl/race.rc" 2>/dev/null || echo none))${guest_err:+; $guest_err}" ;;
+	esac
+done
+
+scan=$("$TOP/scripts/splat-scan" "$LOG")
+scan_rc=$?
+if [ ! -s "$LOG" ]; then
+	fail kernel-log-clean "no console log to scan ($LOG)"
+elif [ $scan_rc -eq 0 ] && [ -z "$guest_err" ]; then
+	[ -n "$scan" ] && printf '%s\n' "$scan" | diag
+	pass kernel-log-clean
+else
+	fail kernel-log-clean "the kernel log must hold no BUG, WARNING, lockdep or KASAN report, Oops, panic or hung task beyond tests/allowlist/splats.txt" \
+		${guest_err:+"$guest_err"} "$scan"
+fi
+
+left=
+pgrep -f "umid=$LAST_UMID( |\$)" >/dev/null && left="$left UML processes with umid=$LAST_UMID;"
+[ -e "$UMLDIR/$LAST_UMID" ] && left="$left $UMLDIR/$LAST_UMID still exists;"
+orphans=$(orphan_shm "$m0")
+[ -n "$orphans" ] && left="$left /dev/shm files left behind: $orphans;"
+left="$left$(host_leftovers)"
+if [ -z "$left" ]; then
+	pass host-clean
+else
+	fail host-clean "the guest must leave nothing on the host:$left"
+fi
+done_testing
