@@ -50,10 +50,10 @@ else
 endif
 # The interleaving points are a 6.1 patch (kernel-patches/6.1/0008: they
 # sit in bpfilter too); a KSRC tree or 6.12 has none to turn on.
-RACE := $(if $(KSRC),,$(if $(filter 6.1,$(BASE)),race))
-FLAVOUR_default := base $(UMD) debuginfo sample kunit gcov faults $(RACE)
-FLAVOUR_debug   := base $(UMD) debuginfo sample kunit gcov faults $(RACE) debug
-FLAVOUR_builtin := base $(UMD) debuginfo sample kunit gcov faults $(RACE) builtin
+RACE_FRAG := $(if $(KSRC),,$(if $(filter 6.1,$(BASE)),race))
+FLAVOUR_default := base $(UMD) debuginfo sample kunit gcov faults $(RACE_FRAG)
+FLAVOUR_debug   := base $(UMD) debuginfo sample kunit gcov faults $(RACE_FRAG) debug
+FLAVOUR_builtin := base $(UMD) debuginfo sample kunit gcov faults $(RACE_FRAG) builtin
 # make coverage: the default kernel with the objects of
 # uml-config/coverage.objs profiled (uml-config/gcov.config says why).
 FLAVOUR_coverage := $(FLAVOUR_default)

@@ -309,7 +309,8 @@ static const char *op_str(const struct op *op)
 /*
  * The answers an operation may give in a schedule, and why.  A request
  * is answered by netfilter once bpfilter has nothing to say (0,
- * ENOPROTOOPT, ENOENT); one whose driver is killed under it fails
+ * ENOPROTOOPT, ENOENT), also when its driver died before it began (it
+ * starts a new one); one whose driver is killed under it fails
  * (bpfilter: EFAULT; the sample: EIO, or EPIPE on the write).  A load
  * whose new driver is killed before its health check fails (EFAULT,
  * EIO), and one killed in umd_setup(), before its exec, with the exec's
@@ -481,7 +482,12 @@ static int run_schedule(const struct schedule *s, struct events *ev, bool leak,
 	char diff[512];
 	struct op x, y;
 	int kmsg, rc = 0;
-	bool killing = pr->x == EXIT || pr->y == EXIT;
+	/*
+	 * A kill while the other operation is in flight may fail it; one
+	 * before it (exit first) may not: the driver was dead before the
+	 * request began, and the request must start a new one.
+	 */
+	bool killing = pr->y == EXIT;
 	bool unloading = pr->x == UNLOAD || pr->y == UNLOAD;
 
 	if (base_state(drv, why, len))
