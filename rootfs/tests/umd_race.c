@@ -670,6 +670,27 @@ static bool selected(const char *name, const char *pair)
 	return false;
 }
 
+/* Does RACE= name @pr or one of its schedules (DRV.X@P+Y[@Q])? */
+static bool pair_selected(const struct pair *pr)
+{
+	const char *sel = getenv("RACE");
+	char list[1024], prefix[48], *tok, *save, *plus;
+
+	if (!sel || !*sel)
+		return true;
+	snprintf(prefix, sizeof(prefix), "%s.%s@", pr->drv->name, kind_name[pr->x]);
+	snprintf(list, sizeof(list), "%s", sel);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, pair_name(pr)))
+			return true;
+		plus = strchr(tok, '+');
+		if (!strncmp(tok, prefix, strlen(prefix)) && plus &&
+		    !strncmp(plus + 1, kind_name[pr->y], strlen(kind_name[pr->y])))
+			return true;
+	}
+	return false;
+}
+
 /* Every schedule of one pair, RACE_RUNS times each. */
 static void race_pair(struct __test_metadata *_metadata, const struct pair *pr)
 {
@@ -685,6 +706,8 @@ static void race_pair(struct __test_metadata *_metadata, const struct pair *pr)
 		SKIP(return, "this kernel has no interleaving points (CONFIG_UMD_RACE, uml-config/race.config)");
 	if (pr->drv == &sample && access(module_path("umd_sample"), F_OK))
 		SKIP(return, "no umd_sample module in this kernel");
+	if (!pair_selected(pr))
+		SKIP(return, "RACE= selects no schedule of %s", pair_name(pr));
 	nx = solo_points(pr, pr->x, xs, why, sizeof(why));
 	ASSERT_LE(0, nx) TH_LOG("%s: %s", pair_name(pr), why);
 	if (depth > 1) {
