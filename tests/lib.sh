@@ -60,6 +60,70 @@ tap_diag() {
 	' "$2" 2>/dev/null
 }
 
+# A group with one guest that runs one kselftest-harness program (the
+# fault sweep, the interleavings): what its run status says, one result
+# per harness test, and the two verdicts on the run.
+#
+# guest_status_err RC: empty for 0, else what the guest's status means.
+guest_status_err() {
+	case $1 in
+	0) ;;
+	124) echo "the guest timed out (status 124): a hang its own timeouts did not catch" ;;
+	126) echo "KERNEL PANIC in the guest (126)" ;;
+	*) echo "the guest command ended with status $1" ;;
+	esac
+}
+
+# report_tap NAME K TAP GUEST_ERR FAIL_MSG: the K-th result of TAP (its
+# program's status beside it, TAP with .rc for .tap) as test NAME, its
+# diagnostics first.
+report_tap() {
+	local name=$1 k=$2 tap=$3 err=$4 line
+	line=$(tap_result "$k" "$tap")
+	tap_diag "$k" "$tap"
+	case $line in
+	"ok "*"# SKIP"*) skip "$name" "${line#*# SKIP }" ;;
+	"ok "*) pass "$name" ;;
+	"not ok "*) fail "$name" "$5" ;;
+	*) fail "$name" "$name reported no result: the guest program ended early (status $(cat "${tap%.tap}.rc" 2>/dev/null || echo none))${err:+; $err}" ;;
+	esac
+}
+
+# kernel_log_verdict GUEST_ERR NOTE LOG...: test kernel-log-clean, the
+# console logs through scripts/splat-scan; NOTE ends its message.
+kernel_log_verdict() {
+	local err=$1 note=$2 scan scan_rc
+	shift 2
+	scan=$("$TOP/scripts/splat-scan" "$@")
+	scan_rc=$?
+	if [ $# -eq 0 ] || [ ! -s "$1" ]; then
+		fail kernel-log-clean "no console log to scan ($*)"
+	elif [ $scan_rc -eq 0 ] && [ -z "$err" ]; then
+		[ -n "$scan" ] && printf '%s\n' "$scan" | diag
+		pass kernel-log-clean
+	else
+		fail kernel-log-clean "the kernel log must hold no BUG, WARNING, lockdep or KASAN report, Oops, panic or hung task beyond tests/allowlist/splats.txt$note" \
+			${err:+"$err"} "$scan"
+	fi
+}
+
+# host_clean_verdict SHM_BEFORE: test host-clean after the group's guest
+# ($LAST_UMID): no UML process, no umid directory, no new /dev/shm file
+# since SHM_BEFORE (shmfiles), nothing of this session left.
+host_clean_verdict() {
+	local left= orphans
+	pgrep -f "umid=$LAST_UMID( |\$)" >/dev/null && left="$left UML processes with umid=$LAST_UMID;"
+	[ -e "$UMLDIR/$LAST_UMID" ] && left="$left $UMLDIR/$LAST_UMID still exists;"
+	orphans=$(orphan_shm "$1")
+	[ -n "$orphans" ] && left="$left /dev/shm files left behind: $orphans;"
+	left="$left$(host_leftovers)"
+	if [ -z "$left" ]; then
+		pass host-clean
+	else
+		fail host-clean "the guest must leave nothing on the host:$left"
+	fi
+}
+
 # bpfilter left the kernel in 6.8 (BASE=6.12).  NO_BPFILTER is empty when
 # the kernel under test (BLD) has it, else the reason its tests skip;
 # bpfilter_or_skip NAME... is true with bpfilter, and without it reports

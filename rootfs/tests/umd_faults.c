@@ -256,34 +256,14 @@ struct fault_report {
 /* Read the records that arrived on @fd; fill @r from the first fault. */
 static void read_report(int fd, struct fault_report *r)
 {
-	static const char *const splats[] = {
-		"BUG:", "WARNING:", "Oops", "KASAN", "UBSAN", "kernel BUG",
-		"possible circular locking", "INFO: task", "refcount_t:",
-		"general protection", "Poison overwritten", "Redzone overwritten",
-		"Object already free", "Freepointer corrupt",
-	};
-	char rec[2048];
+	char rec[2048], *text, *p;
 	int state = 0, frames = 0;	/* 1: in the first fault's dump */
 	bool mixed = false;
-	size_t len = 0, i;
-	ssize_t n;
+	size_t len = 0;
 
 	memset(r, 0, sizeof(*r));
-	for (;;) {
-		char *text, *p;
-
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n <= 0)
-			break;
-		rec[n] = '\0';
-		text = strchr(rec, ';');
-		text = text ? text + 1 : rec;
-		text[strcspn(text, "\n")] = '\0';
-		for (i = 0; i < ARRAY_SIZE(splats); i++) {
-			if (!strstr(text, splats[i]))
-				continue;
+	while ((text = kmsg_next(fd, rec, sizeof(rec)))) {
+		if (kmsg_splat(text)) {
 			if (!r->splat)
 				snprintf(r->splat_line, sizeof(r->splat_line), "%.200s", text);
 			r->splat = true;
@@ -507,7 +487,7 @@ static int bpfilter_request(char *why, size_t len)
 {
 	int err = umd_request(false);
 
-	if (err && err != ENOPROTOOPT && err != ENOENT) {
+	if (!netfilter_answer(err)) {
 		snprintf(why, len, "RECOVERY: a request after the faulted attempt must be answered by netfilter (0, ENOPROTOOPT or ENOENT), got %s",
 			 strerror(err));
 		return -1;
@@ -656,32 +636,6 @@ static void run_step(const struct op *op, enum where w, int n, int kmsg,
 	read_report(kmsg, &a->rep);
 }
 
-/*
- * SLUB checks the file and pid caches (slub_debug=FZPU on them, see
- * tests/guest/faults.sh): a put of an object already freed wrote into
- * its poison, which validate reports now rather than when the object
- * happens to be allocated again.  -1 with @why on a report.
- */
-static int validate_slabs(int kmsg, char *why, size_t len)
-{
-	static const char *const caches[] = { "filp", "pid" };
-	struct fault_report rep;
-	char path[96];
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(caches); i++) {
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/validate", caches[i]);
-		write_file(path, "1");
-	}
-	read_report(kmsg, &rep);
-	if (rep.splat) {
-		snprintf(why, len, "SPLAT: SLUB's check of the file and pid caches reports \"%s\"",
-			 rep.splat_line);
-		return -1;
-	}
-	return 0;
-}
-
 /* After the faulted step: no hang, no half-started driver. */
 static int check_after_step(const struct attempt *a, char *why, size_t len)
 {
@@ -788,7 +742,7 @@ static int attempt(FIXTURE_DATA(faults) *self, const struct op *op,
 		return -1;
 	}
 	*stage = "slab check";
-	if (validate_slabs(self->kmsg, why, len))
+	if (slab_validate(self->kmsg, why, len))
 		return -1;
 	*stage = "recovery";
 	if (op->settle(why, len))

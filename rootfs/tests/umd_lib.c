@@ -445,20 +445,12 @@ void kmsg_mark(const char *what, const char *name)
  */
 int kmsg_loaded(int fd, pid_t *last)
 {
-	char rec[2048];
+	char rec[2048], *text;
 	int found = 0;
-	ssize_t n;
 
-	for (;;) {
-		char *p;
+	while ((text = kmsg_next(fd, rec, sizeof(rec)))) {
+		char *p = strstr(text, LOADED_MSG);
 
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n <= 0)
-			break;
-		rec[n] = '\0';
-		p = strstr(rec, LOADED_MSG);
 		if (p) {
 			found++;
 			if (last)
@@ -476,6 +468,78 @@ int kmsg_open_end(void)
 	if (fd >= 0)
 		lseek(fd, 0, SEEK_END);
 	return fd;
+}
+
+/*
+ * The next record that arrived on @fd (opened O_NONBLOCK), read into
+ * @rec: its text (after "PRI,SEQ,TS,FLAGS;", without the newline), or
+ * NULL when there is none.  Records lost to an overrun (EPIPE) are
+ * skipped.
+ */
+char *kmsg_next(int fd, char *rec, size_t size)
+{
+	char *text;
+	ssize_t n;
+
+	do
+		n = read(fd, rec, size - 1);
+	while (n < 0 && errno == EPIPE);
+	if (n <= 0)
+		return NULL;
+	rec[n] = '\0';
+	text = strchr(rec, ';');
+	text = text ? text + 1 : rec;
+	text[strcspn(text, "\n")] = '\0';
+	return text;
+}
+
+/*
+ * Is this record's text a splat: a BUG, WARNING, Oops, KASAN, UBSAN or
+ * lockdep report, a hung task, a refcount warning, or one of SLUB's
+ * object checks?
+ */
+bool kmsg_splat(const char *text)
+{
+	static const char *const splats[] = {
+		"BUG:", "WARNING:", "Oops", "KASAN", "UBSAN", "kernel BUG",
+		"possible circular locking", "INFO: task", "refcount_t:",
+		"general protection", "Poison overwritten", "Redzone overwritten",
+		"Object already free", "Freepointer corrupt",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(splats); i++)
+		if (strstr(text, splats[i]))
+			return true;
+	return false;
+}
+
+/*
+ * SLUB checks the file and pid caches (slub_debug=FZPU on them: the
+ * guest programs' groups boot with it): a put or use of an object
+ * already freed wrote into its poison, which validate reports now rather
+ * than when the object happens to be allocated again.  Then every record
+ * since @kmsg's last read is looked at: -1 with @why on a splat.
+ */
+int slab_validate(int kmsg, char *why, size_t len)
+{
+	static const char *const caches[] = { "filp", "pid" };
+	char path[96], rec[2048], *text;
+	int rc = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(caches); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/validate", caches[i]);
+		write_file(path, "1");
+	}
+	while ((text = kmsg_next(kmsg, rec, sizeof(rec)))) {
+		if (!rc && kmsg_splat(text)) {
+			snprintf(why, len, "SPLAT: the kernel log has \"%.200s\" (SLUB checked the file and pid caches)",
+				 text);
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 /* ---- bpfilter ----------------------------------------------------------- */
@@ -537,6 +601,15 @@ int umd_request(bool set)
 		err = errno;
 	close(fd);
 	return err;
+}
+
+/*
+ * A request bpfilter's driver has nothing to say to (the stub answers
+ * -ENOPROTOOPT) is answered by netfilter: 0, ENOPROTOOPT or ENOENT.
+ */
+bool netfilter_answer(int err)
+{
+	return !err || err == ENOPROTOOPT || err == ENOENT;
 }
 
 /*

@@ -96,6 +96,9 @@ const char *run_str(const struct run *r);
 void kmsg_mark(const char *what, const char *name);
 int kmsg_loaded(int fd, pid_t *last);
 int kmsg_open_end(void);
+char *kmsg_next(int fd, char *rec, size_t size);
+bool kmsg_splat(const char *text);
+int slab_validate(int kmsg, char *why, size_t len);
 
 /* ---- bpfilter ----------------------------------------------------------- */
 
@@ -103,6 +106,7 @@ bool umh_builtin(void);
 bool module_loaded(void);
 int module_refcnt(void);
 int umd_request(bool set);
+bool netfilter_answer(int err);
 int unload_bpfilter(struct run *r);
 
 /* ---- modules (bpfilter, umd_sample) -------------------------------------- */

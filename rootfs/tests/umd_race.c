@@ -195,6 +195,17 @@ static const char *events_str(const struct events *ev)
 	return buf;
 }
 
+/* The first event in which @a and @b differ, or -1 when they are the same. */
+static int events_differ(const struct events *a, const struct events *b)
+{
+	int i;
+
+	for (i = 0; i < a->n && i < b->n; i++)
+		if (strcmp(a->e[i], b->e[i]))
+			return i;
+	return a->n == b->n ? -1 : i;
+}
+
 /* The pid of a task held at a point of umd_setup() (a driver to be). */
 static pid_t setup_waiter(void)
 {
@@ -328,7 +339,7 @@ static const char *answer_bad(const struct op *op, const struct driver *drv, boo
 		return NULL;
 	switch (op->kind) {
 	case REQUEST:
-		if (!e || (drv == &bpfilter && (e == ENOPROTOOPT || e == ENOENT)))
+		if (!e || (drv == &bpfilter && netfilter_answer(e)))
 			return NULL;
 		if (kill && (e == EFAULT || e == EIO || e == EPIPE))
 			return NULL;
@@ -361,7 +372,7 @@ static int base_state(const struct driver *drv, char *why, size_t len)
 	if (load_module(drv->module, why, len))
 		return -1;
 	err = request(drv);
-	if (err && !(drv == &bpfilter && (err == ENOPROTOOPT || err == ENOENT))) {
+	if (err && !(drv == &bpfilter && netfilter_answer(err))) {
 		snprintf(why, len, "RECOVERY: a request after the schedule must be answered, got %s",
 			 strerror(err));
 		return -1;
@@ -385,41 +396,6 @@ static int one_driver(char *why, size_t len)
 	if (bad) {
 		snprintf(why, len, "SHAPE: %s", bad);
 		return -1;
-	}
-	return 0;
-}
-
-/* SLUB's check of the file and pid caches (slub_debug): a report is a splat. */
-static int slab_check(int kmsg, char *why, size_t len)
-{
-	static const char *const caches[] = { "filp", "pid" };
-	char rec[1024];
-	ssize_t n;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(caches); i++) {
-		char path[96];
-
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/validate", caches[i]);
-		write_file(path, "1");
-	}
-	while ((n = read(kmsg, rec, sizeof(rec) - 1)) != 0) {
-		char *text;
-
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n < 0)
-			break;
-		rec[n] = '\0';
-		text = strchr(rec, ';');
-		text = text ? text + 1 : rec;
-		text[strcspn(text, "\n")] = '\0';
-		if (strstr(text, "BUG ") || strstr(text, "WARNING:") ||
-		    strstr(text, "Oops") || strstr(text, "general protection") ||
-		    strstr(text, "KASAN") || strstr(text, "refcount_t")) {
-			snprintf(why, len, "SPLAT: the kernel log has \"%.200s\"", text);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -480,6 +456,8 @@ static int run_schedule(const struct schedule *s, struct events *ev, bool leak,
 	const struct driver *drv = pr->drv;
 	struct ledger before, after;
 	char diff[512];
+	const struct op *other;
+	const char *bad;
 	struct op x, y;
 	int kmsg, rc = 0;
 	/*
@@ -541,15 +519,18 @@ static int run_schedule(const struct schedule *s, struct events *ev, bool leak,
 		rc = -1;
 		goto out;
 	}
-	if (answer_bad(&x, drv, killing, unloading) || answer_bad(&y, drv, killing, unloading)) {
-		bool xbad = answer_bad(&x, drv, killing, unloading);
-
-		snprintf(why, len, "%s (with %s)", answer_bad(xbad ? &x : &y, drv, killing, unloading),
-			 op_str(xbad ? &y : &x));
+	bad = answer_bad(&x, drv, killing, unloading);
+	other = &y;
+	if (!bad) {
+		bad = answer_bad(&y, drv, killing, unloading);
+		other = &x;
+	}
+	if (bad) {
+		snprintf(why, len, "%s (with %s)", bad, op_str(other));
 		rc = -1;
 		goto out;
 	}
-	rc = slab_check(kmsg, why, len);
+	rc = slab_validate(kmsg, why, len);
 	close(kmsg);
 	kmsg = -1;
 	if (rc || base_state(drv, why, len) || one_driver(why, len)) {
@@ -696,7 +677,7 @@ static void race_pair(struct __test_metadata *_metadata, const struct pair *pr)
 {
 	struct point xs[MAX_POINTS], ys[MAX_POINTS];
 	int depth = env_int("RACE_DEPTH", 2, 1, 2), runs = env_int("RACE_RUNS", 2, 1, 100);
-	int nx, ny = 0, i, j, k, done = 0, failed = 0;
+	int nx, ny = 0, i, j, k, d, done = 0, failed = 0;
 	static struct events first, ev;
 	char why[4096];
 	bool any = false;
@@ -741,10 +722,12 @@ static void race_pair(struct __test_metadata *_metadata, const struct pair *pr)
 					TH_LOG("  replay: make test T=race RACE=%s", s.name);
 					break;
 				}
-				if (k && strcmp(events_str(&first), events_str(&ev))) {
+				d = k ? events_differ(&first, &ev) : -1;
+				if (d >= 0) {
 					failed++;
-					TH_LOG("schedule %s: NONDETERMINISTIC: run 1 and run %d passed the points in a different order",
-					       s.name, k + 1);
+					TH_LOG("schedule %s: NONDETERMINISTIC: run 1 and run %d passed the points in a different order, from event %d on (%s / %s)",
+					       s.name, k + 1, d + 1, d < first.n ? first.e[d] : "end",
+					       d < ev.n ? ev.e[d] : "end");
 					TH_LOG("  run 1: %s", events_str(&first));
 					TH_LOG("  run %d: %s", k + 1, events_str(&ev));
 					break;

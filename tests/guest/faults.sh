@@ -46,51 +46,17 @@ FAULT_OPS=${FAULT_OPS:-} FAULT_MAX=${FAULT_MAX:-} FAULT_DEEP=${FAULT_DEEP:-} UMD
 /usr/lib/umdlab/scenarios/umd_faults > \$D/faults.tap 2>&1
 echo \$? > \$D/faults.rc"
 ctl=$RUNDIR/$LAST_UMID
-guest_err=
-case $RC in
-0) ;;
-124) guest_err="the guest timed out (status 124): a hang the sweep's own timeouts did not catch" ;;
-126) guest_err="KERNEL PANIC in the guest (126)" ;;
-*) guest_err="the guest command ended with status $RC" ;;
-esac
+guest_err=$(guest_status_err "$RC")
 
 # One result per operation: the k-th TAP result of umd_faults.
 k=0
 for t in $OPS; do
 	k=$((k + 1))
-	line=$(tap_result $k "$ctl/faults.tap")
-	tap_diag $k "$ctl/faults.tap"
-	case $line in
-	"ok "*"# SKIP"*) skip "$t" "${line#*# SKIP }" ;;
-	"ok "*) pass "$t" ;;
-	"not ok "*) fail "$t" "the fault sweep of $t failed (diagnostics above)" ;;
-	*) fail "$t" "$t reported no result: umd_faults ended early (status $(cat "$ctl/faults.rc" 2>/dev/null || echo none))${guest_err:+; $guest_err}" ;;
-	esac
+	report_tap "$t" $k "$ctl/faults.tap" "$guest_err" "the fault sweep of $t failed (diagnostics above)"
 done
 
 # The console log only: the sweep's fault reports overrun the kernel's
 # ring buffer, so a dmesg at the end would start inside one of them.
-scan=$("$TOP/scripts/splat-scan" "$LOG")
-scan_rc=$?
-if [ ! -s "$LOG" ]; then
-	fail kernel-log-clean "no console log to scan ($LOG)"
-elif [ $scan_rc -eq 0 ] && [ -z "$guest_err" ]; then
-	[ -n "$scan" ] && printf '%s\n' "$scan" | diag
-	pass kernel-log-clean
-else
-	fail kernel-log-clean "the kernel log must hold no BUG, WARNING, lockdep or KASAN report, Oops, panic or hung task beyond tests/allowlist/splats.txt (an injected fault's own report is not one)" \
-		${guest_err:+"$guest_err"} "$scan"
-fi
-
-left=
-pgrep -f "umid=$LAST_UMID( |\$)" >/dev/null && left="$left UML processes with umid=$LAST_UMID;"
-[ -e "$UMLDIR/$LAST_UMID" ] && left="$left $UMLDIR/$LAST_UMID still exists;"
-orphans=$(orphan_shm "$m0")
-[ -n "$orphans" ] && left="$left /dev/shm files left behind: $orphans;"
-left="$left$(host_leftovers)"
-if [ -z "$left" ]; then
-	pass host-clean
-else
-	fail host-clean "the guest must leave nothing on the host:$left"
-fi
+kernel_log_verdict "$guest_err" " (an injected fault's own report is not one)" "$LOG"
+host_clean_verdict "$m0"
 done_testing

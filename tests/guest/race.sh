@@ -48,48 +48,14 @@ RACE=${RACE:-} RACE_DEPTH=${RACE_DEPTH:-} RACE_RUNS=${RACE_RUNS:-} UMDLAB_BREAK=
 /usr/lib/umdlab/scenarios/umd_race > \$D/race.tap 2>&1
 echo \$? > \$D/race.rc"
 ctl=$RUNDIR/$LAST_UMID
-guest_err=
-case $RC in
-0) ;;
-124) guest_err="the guest timed out (status 124): a hang the schedules' own deadlines did not catch" ;;
-126) guest_err="KERNEL PANIC in the guest (126)" ;;
-*) guest_err="the guest command ended with status $RC" ;;
-esac
+guest_err=$(guest_status_err "$RC")
 
 k=0
 for t in $PAIRS; do
 	k=$((k + 1))
-	line=$(tap_result $k "$ctl/race.tap")
-	tap_diag $k "$ctl/race.tap"
-	case $line in
-	"ok "*"# SKIP"*) skip "$t" "${line#*# SKIP }" ;;
-	"ok "*) pass "$t" ;;
-	"not ok "*) fail "$t" "a schedule of $t broke an invariant (diagnostics above name it and how to replay it)" ;;
-	*) fail "$t" "$t reported no result: umd_race ended early (status $(cat "$ctl/race.rc" 2>/dev/null || echo none))${guest_err:+; $guest_err}" ;;
-	esac
+	report_tap "$t" $k "$ctl/race.tap" "$guest_err" "a schedule of $t broke an invariant (diagnostics above name it and how to replay it)"
 done
 
-scan=$("$TOP/scripts/splat-scan" "$LOG")
-scan_rc=$?
-if [ ! -s "$LOG" ]; then
-	fail kernel-log-clean "no console log to scan ($LOG)"
-elif [ $scan_rc -eq 0 ] && [ -z "$guest_err" ]; then
-	[ -n "$scan" ] && printf '%s\n' "$scan" | diag
-	pass kernel-log-clean
-else
-	fail kernel-log-clean "the kernel log must hold no BUG, WARNING, lockdep or KASAN report, Oops, panic or hung task beyond tests/allowlist/splats.txt" \
-		${guest_err:+"$guest_err"} "$scan"
-fi
-
-left=
-pgrep -f "umid=$LAST_UMID( |\$)" >/dev/null && left="$left UML processes with umid=$LAST_UMID;"
-[ -e "$UMLDIR/$LAST_UMID" ] && left="$left $UMLDIR/$LAST_UMID still exists;"
-orphans=$(orphan_shm "$m0")
-[ -n "$orphans" ] && left="$left /dev/shm files left behind: $orphans;"
-left="$left$(host_leftovers)"
-if [ -z "$left" ]; then
-	pass host-clean
-else
-	fail host-clean "the guest must leave nothing on the host:$left"
-fi
+kernel_log_verdict "$guest_err" "" "$LOG"
+host_clean_verdict "$m0"
 done_testing

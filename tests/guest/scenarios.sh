@@ -89,17 +89,7 @@ report_umd
 report_pidfd
 
 # The kernel log of every boot: no splat beyond the allowlist.
-scan=$("$TOP/scripts/splat-scan" "${logs[@]}")
-scan_rc=$?
-if [ ${#logs[@]} -eq 0 ] || [ ! -s "${logs[0]}" ]; then
-	fail kernel-log-clean "no console log to scan (${logs[*]})"
-elif [ $scan_rc -eq 0 ] && [ -z "$guest_err" ]; then
-	[ -n "$scan" ] && printf '%s\n' "$scan" | diag
-	pass kernel-log-clean
-else
-	fail kernel-log-clean "the kernel log must hold no BUG, WARNING, lockdep or KASAN report, Oops, panic or hung task beyond tests/allowlist/splats.txt" \
-		${guest_err:+"$guest_err"} "$scan"
-fi
+kernel_log_verdict "$guest_err" "" "${logs[@]}"
 
 # The host: nothing of the boots left behind.
 left=$(boots_left_behind)
