@@ -25,6 +25,7 @@ if _here not in sys.path:
 import umdlab.utils      # noqa: E402,F401
 import umdlab.tasks      # noqa: E402,F401
 import umdlab.pid        # noqa: E402,F401
+import umdlab.race       # noqa: E402,F401
 import umdlab.umd        # noqa: E402,F401
 import umdlab.modsyms    # noqa: E402,F401
 import umdlab.uml        # noqa: E402,F401

@@ -5,7 +5,8 @@
 import gdb
 
 USAGE = ("umdlab: umdlab-umd | umdlab-pid NR | umdlab-break launch|exit|"
-         "restart|unload|all | umdlab-trace on|off | $umdlab_umd_tgid_nr() "
+         "restart|unload|all | umdlab-trace on|off | umdlab-race | "
+         "$umdlab_umd_tgid_nr() "
          "$umdlab_pid_task(p,t); Ctrl-] in the guest console stops; "
          "'umdlab' for more")
 
@@ -20,6 +21,8 @@ Commands (help CMD for each):
                           launch, exit, restart, unload, all; off
   umdlab-trace on|off     the same points, logged without stopping;
                           'umdlab-trace' prints the timeline
+  umdlab-race [...]       the kernel's interleaving points: arm a point or
+                          a schedule, raise a signal, see who is held
   umdlab-modules [sync]   modules and the symbol files loaded for them
   umdlab-uml [setup]      the UML instance: pid, time-travel, fork re-arming
 Functions:

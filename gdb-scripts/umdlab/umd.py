@@ -18,7 +18,7 @@
 import gdb
 
 from umdlab import pid as pidmod
-from umdlab import tasks, utils
+from umdlab import race, tasks, utils
 
 umd_info_type = utils.CachedType("struct umd_info")
 mount_type = utils.CachedType("struct mount")
@@ -192,6 +192,9 @@ def format_umd(info, label=None):
     exited, task, why = thread_group_exited(tgid)
     out.append("  thread_group_exited(tgid) = %s  (%s)" % (
         "true" if exited else "false", why))
+    # A driver stopped at an interleaving point (kernel/umd_race.c).
+    out += ["  umd_race      " + line
+            for line in race.held_lines({pidmod.pid_nr(tgid)})]
     return out
 
 
@@ -244,7 +247,9 @@ Shows driver_name, the working directory the blob was loaded into (mount,
 dentry, the blob file), both pipes (struct file, f_count, inode, the pipe's
 readers and writers), the tgid (struct pid: numbers per namespace,
 refcount, tasks with comm, state and exit_state) and whether
-thread_group_exited(tgid) holds, computed as kernel/exit.c does."""
+thread_group_exited(tgid) holds, computed as kernel/exit.c does; on a
+kernel with interleaving points (CONFIG_UMD_RACE), the tasks held at one
+(umdlab-race)."""
 
     def __init__(self):
         super().__init__("umdlab-umd", gdb.COMMAND_DATA,
@@ -273,6 +278,12 @@ thread_group_exited(tgid) holds, computed as kernel/exit.c does."""
                 lines = []
                 for label, p in ks:
                     lines += format_umd(p, label)
+                # Who else waits at an interleaving point (rmmod, a
+                # request, a kworker): the other side of the race.
+                held = race.held_lines()
+                if held:
+                    lines += ["umd_race: held tasks"]
+                    lines += ["  " + line for line in held]
         except gdb.MemoryError as e:
             raise gdb.GdbError("umdlab-umd: %s" % e)
         gdb.write("\n".join(lines) + "\n")

@@ -5,11 +5,18 @@
  * debugfs umd_race/), for each pair of operations that can meet:
  *
  *   exit x unload, unload x exit, exit x request, request x exit,
- *   request x unload, unload x request, load x exit
+ *   request x unload, unload x request, load x exit, restart x restart,
+ *   request x interrupt
  *
  * for bpfilter and for the sample driver.  "exit" is a SIGKILL of the
  * driver (or, in a load, of the new task that is to become it), and its
- * points are passed in the dying driver's own context.
+ * points are passed in the dying driver's own context.  "restart" is a
+ * request whose driver was killed (and is gone) before it began: it
+ * releases the dead driver and starts a new one; two of them must end
+ * with one driver, however the second meets the first's start.
+ * "interrupt" is a SIGKILL of the task that made the request, wherever
+ * the request is: nothing the request set going (the sample's worker,
+ * the driver) may outlive it with what it released.
  *
  * A schedule X@P+Y[@Q]: X runs until it passes P and is held there; Y
  * runs until it is done or blocks (held at Q, if given); then X is let go
@@ -67,8 +74,10 @@
 #define HOLD_TIMEOUT_MS	5000
 #define IDLE_MS		20
 
-enum kind { EXIT, UNLOAD, REQUEST, LOAD };
-static const char *const kind_name[] = { "exit", "unload", "request", "load" };
+enum kind { EXIT, UNLOAD, REQUEST, LOAD, RESTART, INTERRUPT };
+static const char *const kind_name[] = {
+	"exit", "unload", "request", "load", "restart", "interrupt"
+};
 
 struct driver {
 	const char *name;	/* in schedule names */
@@ -241,7 +250,13 @@ static int request(const struct driver *drv)
 	return drv == &bpfilter ? umd_request(false) : sample_request();
 }
 
-static void op_start(struct op *op, enum kind kind, const struct driver *drv)
+/*
+ * Start @kind; a child is named race_KIND, or race_KIND2 as the second
+ * of two operations of one kind (@second), so that a point can be armed
+ * for one of them.
+ */
+static void op_start(struct op *op, enum kind kind, const struct driver *drv, bool second,
+		     const struct op *other)
 {
 	char name[16];
 	pid_t pid;
@@ -249,6 +264,16 @@ static void op_start(struct op *op, enum kind kind, const struct driver *drv)
 
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
+	if (kind == INTERRUPT) {
+		/* Done when the other operation's task is gone (reaped). */
+		if (!other || !other->child || other->done) {
+			op->noop = op->done = true;
+			return;
+		}
+		op->pid = other->pid;
+		kill(op->pid, SIGKILL);
+		return;
+	}
 	if (kind == EXIT) {
 		pid = the_driver();
 		if (pid <= 0)
@@ -266,7 +291,7 @@ static void op_start(struct op *op, enum kind kind, const struct driver *drv)
 	if (op->pid)
 		return;
 	/* The child: named, so that points can be armed for it alone. */
-	snprintf(name, sizeof(name), "race_%s", kind_name[kind]);
+	snprintf(name, sizeof(name), "race_%s%s", kind_name[kind], second ? "2" : "");
 	prctl(PR_SET_NAME, name);
 	/* A write to a dead driver's pipe is an error here, not a death. */
 	signal(SIGPIPE, SIG_IGN);
@@ -306,6 +331,8 @@ static const char *op_str(const struct op *op)
 	k ^= 1;
 	if (op->noop)
 		snprintf(buf[k], 128, "%s: nothing to kill", kind_name[op->kind]);
+	else if (op->kind == INTERRUPT)
+		snprintf(buf[k], 128, "SIGKILL to pid %d", op->pid);
 	else if (!op->child)
 		snprintf(buf[k], 128, "%s of pid %d", kind_name[op->kind], op->pid);
 	else if (op->err < 0)
@@ -330,15 +357,19 @@ static const char *op_str(const struct op *op)
  * after its unload finds no device (ENOENT).
  */
 static const char *answer_bad(const struct op *op, const struct driver *drv, bool kill,
-			      bool unload)
+			      bool unload, bool interrupt)
 {
 	static char why[256];
 	int e = op->err;
 
 	if (!op->child)
 		return NULL;
+	/* Killed, as the schedule meant, or done before the kill came. */
+	if (interrupt && (e == -1 || !e || (drv == &bpfilter && netfilter_answer(e))))
+		return NULL;
 	switch (op->kind) {
 	case REQUEST:
+	case RESTART:
 		if (!e || (drv == &bpfilter && netfilter_answer(e)))
 			return NULL;
 		if (kill && (e == EFAULT || e == EIO || e == EPIPE))
@@ -380,6 +411,29 @@ static int base_state(const struct driver *drv, char *why, size_t len)
 	return 0;
 }
 
+/* A restart's starting state: the driver killed and gone. */
+static int kill_driver(char *why, size_t len)
+{
+	long long deadline = now_ms() + OP_DEADLINE_MS;
+	struct op op = { .kind = EXIT };
+	pid_t pid = the_driver();
+
+	if (pid <= 0) {
+		snprintf(why, len, "SETUP: no driver to kill before the restarts");
+		return -1;
+	}
+	op.pid = pid;
+	kill(pid, SIGKILL);
+	while (!op_poll(&op)) {
+		if (now_ms() > deadline) {
+			snprintf(why, len, "HANG: the killed driver: %s", describe_stuck(pid));
+			return -1;
+		}
+		sleep_ms(2);
+	}
+	return 0;
+}
+
 /* Exactly one live driver of the right shape, no zombie. */
 static int one_driver(char *why, size_t len)
 {
@@ -405,6 +459,7 @@ static int one_driver(char *why, size_t len)
 struct pair {
 	const struct driver *drv;
 	enum kind x, y;
+	int depth;		/* at most this many forced switches; 0: RACE_DEPTH */
 };
 
 struct schedule {
@@ -467,6 +522,7 @@ static int run_schedule(const struct schedule *s, struct events *ev, bool leak,
 	 */
 	bool killing = pr->y == EXIT;
 	bool unloading = pr->x == UNLOAD || pr->y == UNLOAD;
+	bool interrupt = pr->y == INTERRUPT;
 
 	if (base_state(drv, why, len))
 		return -1;
@@ -476,6 +532,8 @@ static int run_schedule(const struct schedule *s, struct events *ev, bool leak,
 	}
 	if (pr->x == LOAD && unload_module(drv->module, why, len))
 		return -1;
+	if (pr->x == RESTART && kill_driver(why, len))
+		return -1;
 	kmsg = kmsg_open_end();
 	race_ctl("reset");
 	arm_trace(drv->comm);
@@ -483,9 +541,9 @@ static int run_schedule(const struct schedule *s, struct events *ev, bool leak,
 	if (s->q.name[0])
 		arm_hold(&s->q, "y_go");
 
-	op_start(&x, pr->x, drv);
+	op_start(&x, pr->x, drv, false, NULL);
 	settle();
-	op_start(&y, pr->y, drv);
+	op_start(&y, pr->y, drv, pr->y == pr->x, &x);
 	settle();
 	race_ctl("signal x_go");
 	settle();
@@ -519,10 +577,10 @@ static int run_schedule(const struct schedule *s, struct events *ev, bool leak,
 		rc = -1;
 		goto out;
 	}
-	bad = answer_bad(&x, drv, killing, unloading);
+	bad = answer_bad(&x, drv, killing, unloading, interrupt);
 	other = &y;
 	if (!bad) {
-		bad = answer_bad(&y, drv, killing, unloading);
+		bad = answer_bad(&y, drv, killing, unloading, interrupt);
 		other = &x;
 	}
 	if (bad) {
@@ -563,8 +621,8 @@ out:
  * The points @kind passes when it runs alone, from the pair's starting
  * state; in the order first passed.
  */
-static int solo_points(const struct pair *pr, enum kind kind, struct point *pts,
-		       char *why, size_t len)
+static int solo_points(const struct pair *pr, enum kind kind, bool second,
+		       struct point *pts, char *why, size_t len)
 {
 	const struct driver *drv = pr->drv;
 	struct events ev;
@@ -575,9 +633,11 @@ static int solo_points(const struct pair *pr, enum kind kind, struct point *pts,
 		return -1;
 	if (pr->x == LOAD && unload_module(drv->module, why, len))
 		return -1;
+	if (pr->x == RESTART && kill_driver(why, len))
+		return -1;
 	race_ctl("reset");
 	arm_trace(drv->comm);
-	op_start(&op, kind, drv);
+	op_start(&op, kind, drv, second, NULL);
 	if (!ops_wait(&op, &none)) {
 		snprintf(why, len, "HANG: %s alone: %s", kind_name[kind], describe_stuck(op.pid));
 		return -1;
@@ -604,20 +664,29 @@ static int solo_points(const struct pair *pr, enum kind kind, struct point *pts,
 /* ---- the pairs ---------------------------------------------------------------- */
 
 static const struct pair pairs[] = {
-	{ &bpfilter, EXIT, UNLOAD },
-	{ &bpfilter, UNLOAD, EXIT },
-	{ &bpfilter, EXIT, REQUEST },
-	{ &bpfilter, REQUEST, EXIT },
-	{ &bpfilter, REQUEST, UNLOAD },
-	{ &bpfilter, UNLOAD, REQUEST },
-	{ &bpfilter, LOAD, EXIT },
-	{ &sample, EXIT, UNLOAD },
-	{ &sample, UNLOAD, EXIT },
-	{ &sample, EXIT, REQUEST },
-	{ &sample, REQUEST, EXIT },
-	{ &sample, REQUEST, UNLOAD },
-	{ &sample, UNLOAD, REQUEST },
-	{ &sample, LOAD, EXIT },
+	{ .drv = &bpfilter, .x = EXIT, .y = UNLOAD },
+	{ .drv = &bpfilter, .x = UNLOAD, .y = EXIT },
+	{ .drv = &bpfilter, .x = EXIT, .y = REQUEST },
+	{ .drv = &bpfilter, .x = REQUEST, .y = EXIT },
+	{ .drv = &bpfilter, .x = REQUEST, .y = UNLOAD },
+	{ .drv = &bpfilter, .x = UNLOAD, .y = REQUEST },
+	{ .drv = &bpfilter, .x = LOAD, .y = EXIT },
+	{ .drv = &sample, .x = EXIT, .y = UNLOAD },
+	{ .drv = &sample, .x = UNLOAD, .y = EXIT },
+	{ .drv = &sample, .x = EXIT, .y = REQUEST },
+	{ .drv = &sample, .x = REQUEST, .y = EXIT },
+	{ .drv = &sample, .x = REQUEST, .y = UNLOAD },
+	{ .drv = &sample, .x = UNLOAD, .y = REQUEST },
+	{ .drv = &sample, .x = LOAD, .y = EXIT },
+	/*
+	 * Two requests meet only at the lock that serialises them: one
+	 * forced switch puts the second anywhere in the first's restart.
+	 */
+	{ .drv = &bpfilter, .x = RESTART, .y = RESTART, .depth = 1 },
+	{ .drv = &sample, .x = RESTART, .y = RESTART, .depth = 1 },
+	/* A kill has no points of its own: one switch is all there is. */
+	{ .drv = &bpfilter, .x = REQUEST, .y = INTERRUPT, .depth = 1 },
+	{ .drv = &sample, .x = REQUEST, .y = INTERRUPT, .depth = 1 },
 };
 
 static const char *pair_name(const struct pair *pr)
@@ -676,8 +745,8 @@ static bool pair_selected(const struct pair *pr)
 static void race_pair(struct __test_metadata *_metadata, const struct pair *pr)
 {
 	struct point xs[MAX_POINTS], ys[MAX_POINTS];
-	int depth = env_int("RACE_DEPTH", 2, 1, 2), runs = env_int("RACE_RUNS", 2, 1, 100);
-	int nx, ny = 0, i, j, k, d, done = 0, failed = 0;
+	int depth = env_int("RACE_DEPTH", pr->depth ?: 2, 1, pr->depth ?: 2), runs = env_int("RACE_RUNS", 2, 1, 100);
+	int nx, ny = 0, i, j, k, d, rc, done = 0, failed = 0;
 	static struct events first, ev;
 	char why[4096];
 	bool any = false;
@@ -689,10 +758,10 @@ static void race_pair(struct __test_metadata *_metadata, const struct pair *pr)
 		SKIP(return, "no umd_sample module in this kernel");
 	if (!pair_selected(pr))
 		SKIP(return, "RACE= selects no schedule of %s", pair_name(pr));
-	nx = solo_points(pr, pr->x, xs, why, sizeof(why));
+	nx = solo_points(pr, pr->x, false, xs, why, sizeof(why));
 	ASSERT_LE(0, nx) TH_LOG("%s: %s", pair_name(pr), why);
 	if (depth > 1) {
-		ny = solo_points(pr, pr->y, ys, why, sizeof(why));
+		ny = solo_points(pr, pr->y, pr->y == pr->x, ys, why, sizeof(why));
 		ASSERT_LE(0, ny) TH_LOG("%s: %s", pair_name(pr), why);
 	}
 	for (i = 0; i < nx; i++) {
@@ -715,7 +784,16 @@ static void race_pair(struct __test_metadata *_metadata, const struct pair *pr)
 					    pr == &pairs[0];
 				struct events *e = k ? &ev : &first;
 
-				if (run_schedule(&s, e, leak, why, sizeof(why))) {
+				/*
+				 * In the kernel log too: a splat, a panic or a
+				 * hang the guest's timeout ends is named by the
+				 * schedule that began last (scripts/splat-scan,
+				 * tests/guest/race.sh).
+				 */
+				kmsg_mark("begin", s.name);
+				rc = run_schedule(&s, e, leak, why, sizeof(why));
+				kmsg_mark("end", s.name);
+				if (rc) {
 					failed++;
 					TH_LOG("schedule %s, run %d: %s", s.name, k + 1, why);
 					TH_LOG("  points passed: %s", events_str(e));
@@ -772,6 +850,10 @@ PAIR(sample_request_exit, 10);
 PAIR(sample_request_unload, 11);
 PAIR(sample_unload_request, 12);
 PAIR(sample_load_exit, 13);
+PAIR(bpfilter_restart_restart, 14);
+PAIR(sample_restart_restart, 15);
+PAIR(bpfilter_request_interrupt, 16);
+PAIR(sample_request_interrupt, 17);
 
 FIXTURE_SETUP(race)
 {

@@ -18,6 +18,11 @@
 #       then a new tgid, the pid the guest sees
 #   (j) umdlab-umd lists the sample's driver as the guest's /proc has it,
 #       and bpfilter's where the kernel has bpfilter
+#   (k) a race schedule armed from gdb (umdlab-race; kernels with the
+#       interleaving points): the killed bpfilter_umh held at
+#       exit_notified and rmmod at bpfilter_woken, both shown by
+#       umdlab-race and umdlab-umd; 'umdlab-race signal' lets each go in
+#       turn, into release_task() and bpfilter_umh_cleanup()
 #
 # bpfilter (kernels with CONFIG_BPFILTER, which upstream removed in 6.8;
 # without it these tests are reported as skipped):
@@ -39,11 +44,11 @@
 # bpfilter where there is one, else the sample), and a clean host after
 # every session.
 #
-# GDB_TEST_WRONG=a,b,... (letters a-j) turns those expectations wrong on
+# GDB_TEST_WRONG=a,b,... (letters a-k) turns those expectations wrong on
 # purpose: those tests must then fail -- the proof that they can.
 . "$TOP/tests/lib.sh"
 
-plan 34
+plan 38
 
 : "${BLD:?}"
 WRONG=${GDB_TEST_WRONG:-}
@@ -491,6 +496,113 @@ trace_session() {
 	fi
 }
 bpfilter_or_skip host-clean-after-trace trace-timeline && trace_session
+
+# ---- umdlab-race: one forced interleaving, stepped from gdb --------------------
+# The window tests/mutations/6.1/0010 needs: the driver's exit held
+# between its pidfd notification and release_task(), rmmod's
+# shutdown_umh() held after its wait; gdb lets each side go in turn.
+cat > "$tmp/race.gdb" <<'EOF'
+source PRELUDE
+t break fork_usermode_driver
+t run
+t delete
+# bad input: one error line each, nothing armed
+t umdlab-race schedule bpfilter.exit
+t umdlab-race arm no_such_point
+t umdlab-race arm exit_notified count=x
+t umdlab-race frobnicate
+t umdlab-race schedule bpfilter.exit@exit_notified+unload@bpfilter_woken
+t break do_nanosleep
+t continue
+# (k) both held: the driver's exit and rmmod
+t umdlab-race
+t umdlab-umd bpfilter_ops.info
+t printf "MARK k-attached %d\n", $umdlab_pid_task(bpfilter_ops.info.tgid, 0) != 0
+t delete
+t break release_task if $_streq(p->comm, "bpfilter_umh")
+t umdlab-race signal x_go
+t continue
+t printf "MARK k-release %d %s\n", $umdlab_current()->pid, $umdlab_current()->comm
+t finish
+t printf "MARK k-detached %d\n", $umdlab_pid_task(bpfilter_ops.info.tgid, 0) == 0
+t umdlab-race
+t delete
+t break bpfilter_umh_cleanup
+t umdlab-race signal y_go
+t continue
+t printf "MARK k-cleanup %d %s\n", $umdlab_current()->pid, $umdlab_current()->comm
+t umdlab-race log
+t delete
+t continue
+EOF
+sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/race.gdb"
+
+race_session() {
+	session race 'mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	modprobe bpfilter || exit 1
+	ctl=/sys/kernel/debug/umd_race/control
+	p=$(pidof bpfilter_umh); echo "GUEST umh $p"
+	kill -9 $p
+	rmmod bpfilter & r=$!; echo "GUEST rmmod $r"
+	i=0; while [ $i -lt 2000 ] && [ "$(grep -c ^waiting $ctl)" -lt 2 ]; do i=$((i + 1)); done
+	echo "GUEST held $(grep -c ^waiting $ctl)"
+	sleep 0.1
+	wait $r; echo "GUEST rmmod-rc $?"
+	echo "GUEST left $(pidof bpfilter_umh)"
+	sed "s/^/GUEST log /" /sys/kernel/debug/umd_race/log' "$tmp/race.gdb"
+
+	umh=$(guest umh) rm=$(guest rmmod)
+	state=$(block 1 umdlab-race)
+	info=$(block 1 'umdlab-umd bpfilter_ops.info')
+	want_umh=$((umh + $(off k)))
+	if [ -n "$umh" ] && [ "$(guest held)" = 2 ] &&
+	   grep -q "^  held   pid $want_umh bpfilter_umh held at exit_notified, waiting for x_go, task state X (exit_state EXIT_DEAD)$" <<<"$state" &&
+	   grep -q "^  held   pid $rm rmmod held at bpfilter_woken, waiting for y_go, task state D$" <<<"$state" &&
+	   grep -q "^  arm    exit_notified comm=bpfilter_umh wait=x_go count=0 timeout=600000$" <<<"$state" &&
+	   grep -q "^  umd_race      pid $want_umh bpfilter_umh held at exit_notified" <<<"$info" &&
+	   grep -q "driver exited (tgid $umh kept until cleanup)" <<<"$info" &&
+	   [ "$(mark k-attached)" = 1 ]; then
+		pass k-race-held-both-sides
+	else
+		fail k-race-held-both-sides "a schedule armed from gdb (umdlab-race schedule) must hold the killed driver at exit_notified (exited, still attached to its pid) and rmmod at bpfilter_woken, and umdlab-race and umdlab-umd must say so with the guest's pids" \
+			"guest: driver $umh rmmod $rm held '$(guest held)'; attached '$(mark k-attached)'" "$state" \
+			"$(grep -E '^umd |umd_race' <<<"$info")"
+	fi
+
+	log=$(sed -n 's/^GUEST log //p' <<<"$OUT")
+	if [ "$(mark k-release)" = "$umh bpfilter_umh" ] && [ "$(mark k-detached)" = 1 ] &&
+	   [ "$(mark k-cleanup)" = "$rm rmmod" ] && [ "$(guest rmmod-rc)" = 0 ] && [ -z "$(guest left)" ] &&
+	   grep -q "^[0-9]* exit_notified $umh bpfilter_umh woke x_go$" <<<"$log" &&
+	   grep -q "^[0-9]* bpfilter_woken $rm rmmod woke y_go$" <<<"$log" && ! grep -q timeout <<<"$log" &&
+	   [ "$(block 1 'umdlab-race log')" = "$(printf '%s\n' "$log" | head -6)" ] &&
+	   grep -q "^  held   pid $rm rmmod held at bpfilter_woken" <<<"$(block 2 umdlab-race)" &&
+	   ! grep -q "bpfilter_umh held" <<<"$(block 2 umdlab-race)"; then
+		pass k-race-signal-from-gdb
+	else
+		fail k-race-signal-from-gdb "'umdlab-race signal x_go' must let the driver alone go on (into release_task(), detaching its pid), y_go then rmmod (into bpfilter_umh_cleanup()); rmmod must succeed with no driver left and no hold timed out; umdlab-race log must show the events the guest's log has" \
+			"release: '$(mark k-release)' detached '$(mark k-detached)' cleanup: '$(mark k-cleanup)' rmmod rc '$(guest rmmod-rc)' left '$(guest left)'" \
+			"$(block 2 umdlab-race)" "guest's log:" "$log" "umdlab-race log:" "$(block 1 'umdlab-race log')"
+	fi
+
+	bad=$(awk '/^>>> / {if (cmd) print n, cmd; cmd=""}
+		/^>>> umdlab-race (schedule bpfilter.exit|arm no_such_point|arm exit_notified count=x|frobnicate)$/ {cmd=$0; n=0; next}
+		cmd {n++; if ($0 !~ /^ERROR: umdlab-race: /) print "not-an-error-line:", $0}' <<<"$OUT")
+	if [ "$(grep -c '^1 >>>' <<<"$bad")" = 4 ] && ! grep -q 'not-an-error-line' <<<"$bad" &&
+	   [ "$(grep -c '^  arm ' <<<"$state")" = 2 ]; then
+		pass k-race-bad-input
+	else
+		fail k-race-bad-input "bad umdlab-race input must give one 'umdlab-race:' error line and arm nothing" "$bad" "$state"
+	fi
+}
+race_or_skip() {
+	local t
+	grep -qx CONFIG_UMD_RACE=y "$BLD/.config" 2>/dev/null && return 0
+	for t in "$@"; do skip "$t" "this kernel has no interleaving points (uml-config/race.config, BASE=6.1)"; done
+	return 1
+}
+RACE_TESTS="host-clean-after-race k-race-held-both-sides k-race-signal-from-gdb k-race-bad-input"
+# shellcheck disable=SC2086
+bpfilter_or_skip $RACE_TESTS && race_or_skip $RACE_TESTS && race_session
 
 check signals-silent "UML's host signals (SIGSEGV, SIGALRM, SIGIO, SIGCHLD, ...) and its forks must pass without a word in any session" \
 	all_out_lacks '^(Program received signal|\[Detaching after|Thread .* received signal)'

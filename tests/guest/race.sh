@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Interleavings on demand: every schedule of the UMD lifecycle's
-# operation pairs (driver exit, unload, request, load; bpfilter and the
-# sample driver), forced with the kernel's named interleaving points
-# (kernel-patches/6.1/0008, include/linux/umd_race.h) and checked like
-# the other scenarios (rootfs/tests/umd_race.c says how; README
-# "Interleavings").
+# operation pairs (driver exit, unload, request, load, restart,
+# interrupt; bpfilter and the sample driver), forced with the kernel's
+# named interleaving points (kernel-patches/6.1/0008,
+# include/linux/umd_race.h) and checked like the other scenarios
+# (rootfs/tests/umd_race.c says how; README "Interleavings").
 #
 # One guest, in time-travel=inf-cpu: "let the other task run until it
 # blocks" is "until the CPU idles", and no timer fires in between, so a
@@ -23,7 +23,9 @@ PAIRS="bpfilter.exit+unload bpfilter.unload+exit bpfilter.exit+request
 	bpfilter.request+exit bpfilter.request+unload bpfilter.unload+request
 	bpfilter.load+exit sample.exit+unload sample.unload+exit
 	sample.exit+request sample.request+exit sample.request+unload
-	sample.unload+request sample.load+exit"
+	sample.unload+request sample.load+exit bpfilter.restart+restart
+	sample.restart+restart bpfilter.request+interrupt
+	sample.request+interrupt"
 plan $(($(echo $PAIRS | wc -w) + 2))
 
 if ! grep -qx CONFIG_UMD_RACE=y "$BLD/.config" 2>/dev/null; then
@@ -49,6 +51,14 @@ RACE=${RACE:-} RACE_DEPTH=${RACE_DEPTH:-} RACE_RUNS=${RACE_RUNS:-} UMDLAB_BREAK=
 echo \$? > \$D/race.rc"
 ctl=$RUNDIR/$LAST_UMID
 guest_err=$(guest_status_err "$RC")
+# A panic or a hang ends the guest before the program can say which
+# schedule it was in; the kernel log has the one that began last.
+if [ -n "$guest_err" ]; then
+	last=$(sed -n 's/.*umdlab-scenario: \(begin\|end\) /\1 /p' "$LOG" | tail -1)
+	case $last in
+	"begin "*) guest_err="$guest_err, in schedule ${last#begin } (replay: make test T=race RACE=${last#begin })" ;;
+	esac
+fi
 
 k=0
 for t in $PAIRS; do
