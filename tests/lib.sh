@@ -133,6 +133,16 @@ if grep -qx 'CONFIG_BPFILTER=y' "${BLD:-/nonexistent}/.config" 2>/dev/null; then
 else
 	NO_BPFILTER="no bpfilter in this kernel (removed upstream in 6.8)"
 fi
+# config_or_skip CONFIG_X REASON TEST...: 0 when the kernel under test
+# has CONFIG_X=y; else every TEST is reported skipped with REASON, and 1.
+config_or_skip() {
+	local opt=$1 why=$2 t
+	shift 2
+	grep -qx "$opt=y" "$BLD/.config" 2>/dev/null && return 0
+	for t in "$@"; do skip "$t" "$why"; done
+	return 1
+}
+
 bpfilter_or_skip() {
 	local t
 	[ -z "$NO_BPFILTER" ] && return 0

@@ -411,29 +411,6 @@ static int base_state(const struct driver *drv, char *why, size_t len)
 	return 0;
 }
 
-/* A restart's starting state: the driver killed and gone. */
-static int kill_driver(char *why, size_t len)
-{
-	long long deadline = now_ms() + OP_DEADLINE_MS;
-	struct op op = { .kind = EXIT };
-	pid_t pid = the_driver();
-
-	if (pid <= 0) {
-		snprintf(why, len, "SETUP: no driver to kill before the restarts");
-		return -1;
-	}
-	op.pid = pid;
-	kill(pid, SIGKILL);
-	while (!op_poll(&op)) {
-		if (now_ms() > deadline) {
-			snprintf(why, len, "HANG: the killed driver: %s", describe_stuck(pid));
-			return -1;
-		}
-		sleep_ms(2);
-	}
-	return 0;
-}
-
 /* Exactly one live driver of the right shape, no zombie. */
 static int one_driver(char *why, size_t len)
 {
@@ -494,6 +471,23 @@ static bool ops_wait(struct op *a, struct op *b)
 	return true;
 }
 
+/* A restart's starting state: the driver killed and gone. */
+static int kill_driver(const struct driver *drv, char *why, size_t len)
+{
+	struct op op, none = { .done = true };
+
+	op_start(&op, EXIT, drv, false, NULL);
+	if (op.noop) {
+		snprintf(why, len, "SETUP: no driver to kill before the restarts");
+		return -1;
+	}
+	if (!ops_wait(&op, &none)) {
+		snprintf(why, len, "HANG: the killed driver: %s", describe_stuck(op.pid));
+		return -1;
+	}
+	return 0;
+}
+
 static void arm_hold(const struct point *pt, const char *signal)
 {
 	race_ctl("%s%s%s wait=%s timeout=%d", pt->name, pt->comm[0] ? " comm=" : "",
@@ -532,7 +526,7 @@ static int run_schedule(const struct schedule *s, struct events *ev, bool leak,
 	}
 	if (pr->x == LOAD && unload_module(drv->module, why, len))
 		return -1;
-	if (pr->x == RESTART && kill_driver(why, len))
+	if (pr->x == RESTART && kill_driver(drv, why, len))
 		return -1;
 	kmsg = kmsg_open_end();
 	race_ctl("reset");
@@ -633,7 +627,7 @@ static int solo_points(const struct pair *pr, enum kind kind, bool second,
 		return -1;
 	if (pr->x == LOAD && unload_module(drv->module, why, len))
 		return -1;
-	if (pr->x == RESTART && kill_driver(why, len))
+	if (pr->x == RESTART && kill_driver(drv, why, len))
 		return -1;
 	race_ctl("reset");
 	arm_trace(drv->comm);

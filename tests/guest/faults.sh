@@ -21,12 +21,8 @@ OPS="bpfilter_load bpfilter_request_load bpfilter_restart bpfilter_unload
 	sample_load sample_restart sample_unload"
 plan $(($(echo $OPS | wc -w) + 2))
 
-if ! grep -qx CONFIG_FAILSLAB=y "$BLD/.config" 2>/dev/null; then
-	for t in $OPS kernel-log-clean host-clean; do
-		skip "$t" "this kernel has no fault injection (uml-config/faults.config)"
-	done
-	exit 0
-fi
+config_or_skip CONFIG_FAILSLAB "this kernel has no fault injection (uml-config/faults.config)" \
+	$OPS kernel-log-clean host-clean || exit 0
 
 # The sabotage switch breaks one operation's sweep: only that one runs.
 case ",${UMDLAB_BREAK:-}," in

@@ -594,15 +594,11 @@ race_session() {
 		fail k-race-bad-input "bad umdlab-race input must give one 'umdlab-race:' error line and arm nothing" "$bad" "$state"
 	fi
 }
-race_or_skip() {
-	local t
-	grep -qx CONFIG_UMD_RACE=y "$BLD/.config" 2>/dev/null && return 0
-	for t in "$@"; do skip "$t" "this kernel has no interleaving points (uml-config/race.config, BASE=6.1)"; done
-	return 1
-}
 RACE_TESTS="host-clean-after-race k-race-held-both-sides k-race-signal-from-gdb k-race-bad-input"
 # shellcheck disable=SC2086
-bpfilter_or_skip $RACE_TESTS && race_or_skip $RACE_TESTS && race_session
+bpfilter_or_skip $RACE_TESTS &&
+	config_or_skip CONFIG_UMD_RACE "this kernel has no interleaving points (uml-config/race.config, BASE=6.1)" \
+		$RACE_TESTS && race_session
 
 check signals-silent "UML's host signals (SIGSEGV, SIGALRM, SIGIO, SIGCHLD, ...) and its forks must pass without a word in any session" \
 	all_out_lacks '^(Program received signal|\[Detaching after|Thread .* received signal)'

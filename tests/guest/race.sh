@@ -28,12 +28,8 @@ PAIRS="bpfilter.exit+unload bpfilter.unload+exit bpfilter.exit+request
 	sample.request+interrupt"
 plan $(($(echo $PAIRS | wc -w) + 2))
 
-if ! grep -qx CONFIG_UMD_RACE=y "$BLD/.config" 2>/dev/null; then
-	for t in $PAIRS kernel-log-clean host-clean; do
-		skip "$t" "this kernel has no interleaving points (uml-config/race.config, BASE=6.1)"
-	done
-	exit 0
-fi
+config_or_skip CONFIG_UMD_RACE "this kernel has no interleaving points (uml-config/race.config, BASE=6.1)" \
+	$PAIRS kernel-log-clean host-clean || exit 0
 
 # The sabotage switch: only the first pair runs, and keeps a file open.
 case ",${UMDLAB_BREAK:-}," in
