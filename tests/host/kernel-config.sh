@@ -43,9 +43,11 @@ expect_eq unchanged-no-reconfig "$before" "$(stat -c %Y.%y "$bld/.config")" \
 	"unchanged fragments must not rewrite .config (it would make Kbuild redo work)"
 
 # The changed fragment asks for an option nothing else turns on (no
-# default, no select; unlike, say, CONFIG_BPF, which CONFIG_NET selects):
+# default, no select; unlike, say, CONFIG_BPF, which CONFIG_NET selects)
+# and that depends on nothing base.config leaves off (on an allnoconfig
+# base, DEBUG_NOTIFIERS would be absent: DEBUG_KERNEL is debuginfo's):
 # it is in .config only if the change was applied.
-opt=CONFIG_DEBUG_NOTIFIERS
+opt=CONFIG_BSD_PROCESS_ACCT
 had=$(grep -E "^(# )?$opt[= ]" "$bld/.config")
 cp "$TOP/uml-config/base.config" "$tmp/base.config"
 echo "$opt=y" >> "$tmp/base.config"
