@@ -9,8 +9,9 @@
  * terminal (CI, a pipe) the line is printed at most every 30 s instead of
  * being redrawn.
  *
- * EXPECTED is the object count of the last complete build of this build
- * directory (0 or absent: unknown, only the count is shown).
+ * EXPECTED is the object count of the last build from nothing of this
+ * build directory, or an estimate (0 or absent: unknown, only the count
+ * is shown).  The count of this build is written to LOG.objects.
  *
  * Kbuild itself has no progress display and a plain `make -s` shows nothing
  * for minutes; neither fits a cold build that takes four.
@@ -60,8 +61,8 @@ int main(int argc, char **argv)
 {
 	long expected = argc > 2 ? atol(argv[2]) : 0, done = 0;
 	int tty = isatty(STDOUT_FILENO), drawn = 0;
-	double start = now(), last = 0;
-	char line[8192];
+	double start = now(), last = 0, first = 0;
+	char line[8192], path[4096];
 	FILE *log;
 
 	if (argc < 2) {
@@ -86,19 +87,27 @@ int main(int argc, char **argv)
 		}
 		if (!is_object_line(line))
 			continue;
-		done++;
+		if (++done == 1)
+			first = t;
 		if (tty ? t - last < 0.2 : t - last < 30)
 			continue;
 		last = t;
 		if (expected > 0 && done <= expected) {
-			/* The rate so far, over what is left. */
-			int eta = (int)((t - start) * (expected - done) / done);
+			/*
+			 * The rate since the first object (before it Kbuild
+			 * configures and prepares, at no object rate), over
+			 * what is left; no guess before 2 % are built.
+			 */
+			int eta = (int)((t - first) * (expected - done) / done);
+			char etas[16] = "--:--";
 
-			printf("%s  BUILD   %ld/%ld objects (%ld%%)  %02d:%02d  ETA %02d:%02d%s",
+			if (done * 50 >= expected)
+				snprintf(etas, sizeof(etas), "%02d:%02d",
+					 eta / 60 % 100, eta % 60);
+			printf("%s  BUILD   %ld/%ld objects (%ld%%)  %02d:%02d  ETA %s%s",
 			       tty ? "\r\033[K" : "", done, expected,
 			       done * 100 / expected, (int)(t - start) / 60,
-			       (int)(t - start) % 60, eta / 60, eta % 60,
-			       tty ? "" : "\n");
+			       (int)(t - start) % 60, etas, tty ? "" : "\n");
 		}
 		else
 			printf("%s  BUILD   %ld objects  %02d:%02d%s",
@@ -113,5 +122,13 @@ int main(int argc, char **argv)
 	if (done)
 		printf("  BUILD   %ld objects in %.1f s\n", done, now() - start);
 	fclose(log);
+	/* The count, for kernel-build to keep as the next build's total. */
+	if (snprintf(path, sizeof(path), "%s.objects", argv[1]) < (int)sizeof(path)) {
+		log = fopen(path, "w");
+		if (log) {
+			fprintf(log, "%ld\n", done);
+			fclose(log);
+		}
+	}
 	return 0;
 }
