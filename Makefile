@@ -83,7 +83,7 @@ ifneq ($(COUNT),)
   endif
 endif
 
-# JOBS=N: test groups (and the scenario group's two guests) at once.  By
+# JOBS=N: test groups (and the scenario group's guests) at once.  By
 # default one per CPU, at most 4: on 2 CPUs the whole suite takes about
 # 0.6 of its JOBS=1 time (make bench BENCH=jobs); a guest is mostly one
 # busy CPU, so more jobs than CPUs only stretch the timeouts.

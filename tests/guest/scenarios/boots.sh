@@ -107,8 +107,8 @@ if [ -n "${COUNT:-}" ]; then
 else
 	GUEST_TIMEOUT=${GUEST_TIMEOUT:-480}
 fi
-# The guests: with JOBS=1 (tests/run) one UMD guest runs the selected
-# scenarios in turn, then the pidfd guest runs.  With JOBS=N every UMD
+# The guests: with JOBS=1 (tests/run) the pidfd guest runs, then one UMD
+# guest runs the selected scenarios in turn.  With JOBS=N every UMD
 # scenario gets a guest of its own (its ledger and its log are its own
 # either way) and up to N guests run at once.
 # run_units: boot every unit, JOBS at a time; then unit_ctl[NAME] is its
