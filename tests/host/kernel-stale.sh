@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kernel-build's shortcut (IF_STALE=1, as make check and make run-uml
+# run it): Kbuild is skipped only when the last build is newer than the
+# configuration and every file of the source tree.  The scan runs in two
+# halves side by side (drivers/ and Documentation/, then the rest): an
+# edit in either half, a new file or a newer .config must run Kbuild; a
+# file under .git must not.  The tree and the build are stand-ins: their
+# Makefile only records that Kbuild ran.
+. "$TOP/tests/lib.sh"
+
+plan 7
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+src=$tmp/src bld=$tmp/build
+mkdir -p "$src"/{drivers/base,Documentation,kernel,.git/objects} "$bld"
+printf '%%:\n\t@touch $(O)/kbuild-ran; exit 3\n' > "$src/Makefile"
+touch "$src"/drivers/base/core.c "$src"/Documentation/index.rst "$src"/kernel/exit.c \
+	"$src"/.git/objects/pack "$bld"/.config "$bld"/.umdlab-blobs
+printf '#!/bin/sh\n' > "$bld/linux"
+chmod +x "$bld/linux"
+
+# reset: everything old, the last build newer than all of it.
+reset() {
+	rm -f "$bld/kbuild-ran"
+	find "$src" "$bld" -exec touch -h -d '2020-01-01 00:00' {} +
+	touch -d '2021-01-01 00:00' "$bld/.umdlab-built"
+}
+# build: kernel-build as make check runs it; true when Kbuild ran.
+build() {
+	IF_STALE=1 "$TOP/scripts/kernel-build" "$src" "$bld" "$HOSTBIN/kbuild-progress" >/dev/null 2>&1
+	[ -e "$bld/kbuild-ran" ]
+}
+
+reset
+if build; then
+	fail up-to-date-skips-kbuild "a build newer than .config and every source file must not run Kbuild"
+else
+	pass up-to-date-skips-kbuild
+fi
+
+# case NAME WHAT CMD...: after reset, CMD makes the build stale.
+stale_case() {
+	local name=$1 what=$2
+	shift 2
+	reset
+	"$@"
+	if build; then
+		pass "$name"
+	else
+		fail "$name" "$what must run Kbuild (the mtime scan missed it)"
+	fi
+}
+stale_case drivers-edit-rebuilds "an edit of drivers/base/core.c (the scan's first half)" \
+	touch "$src/drivers/base/core.c"
+stale_case kernel-edit-rebuilds "an edit of kernel/exit.c (the scan's second half)" \
+	touch "$src/kernel/exit.c"
+stale_case documentation-edit-rebuilds "an edit under Documentation/" \
+	touch "$src/Documentation/index.rst"
+stale_case new-file-rebuilds "a new file (kernel/new.c)" \
+	touch "$src/kernel/new.c"
+stale_case config-rebuilds "a .config newer than the last build" \
+	touch "$bld/.config"
+
+reset
+touch "$src/.git/objects/pack"
+if build; then
+	fail git-ignored "a change under .git (a commit, a fetch) must not run Kbuild"
+else
+	pass git-ignored
+fi
+done_testing
