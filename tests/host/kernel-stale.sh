@@ -6,17 +6,19 @@
 # configuration and every file of the source tree.  The scan runs in two
 # halves side by side (drivers/ and Documentation/, then the rest): an
 # edit in either half, a new file or a newer .config must run Kbuild; a
-# file under .git must not.  The tree and the build are stand-ins: their
-# Makefile only records that Kbuild ran.
+# file under .git must not.  And under a `make -s` (make check runs its
+# stages so) Kbuild must still print its object lines, which the
+# progress line counts.  The tree and the build are stand-ins: their
+# Makefile only records that Kbuild ran, and the make flags it got.
 . "$TOP/tests/lib.sh"
 
-plan 7
+plan 8
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 src=$tmp/src bld=$tmp/build
 mkdir -p "$src"/{drivers/base,Documentation,kernel,.git/objects} "$bld"
-printf '%%:\n\t@touch $(O)/kbuild-ran; exit 3\n' > "$src/Makefile"
+printf '%%:\n\t@echo "$(firstword -$(MAKEFLAGS))" > $(O)/kbuild-ran; exit 3\n' > "$src/Makefile"
 touch "$src"/drivers/base/core.c "$src"/Documentation/index.rst "$src"/kernel/exit.c \
 	"$src"/.git/objects/pack "$bld"/.config "$bld"/.umdlab-blobs
 printf '#!/bin/sh\n' > "$bld/linux"
@@ -71,4 +73,18 @@ if build; then
 else
 	pass git-ignored
 fi
+
+# Kbuild prints nothing when the first word of MAKEFLAGS holds an "s"
+# (its silent mode): kernel-build under make -s must take it out.
+reset
+touch "$src/kernel/exit.c"
+printf 'all:\n\t@IF_STALE=1 %s %s %s %s >/dev/null 2>&1; true\n' "$TOP/scripts/kernel-build" \
+	"$src" "$bld" "$HOSTBIN/kbuild-progress" > "$tmp/outer.mk"
+make -s --no-print-directory -f "$tmp/outer.mk" IF_STALE=1
+flags=$(cat "$bld/kbuild-ran" 2>/dev/null)
+case $flags in
+*s*) fail kbuild-not-silenced "under make -s, Kbuild must not run silent (its first MAKEFLAGS word: '$flags'): the progress line would count nothing" ;;
+'') fail kbuild-not-silenced "under make -s, the edit must run Kbuild" ;;
+*) pass kbuild-not-silenced ;;
+esac
 done_testing
