@@ -227,6 +227,46 @@ make_ancestor() {
 # both ignored, so a Ctrl-C would not end it); $! is its pid.
 background() { ( trap - INT QUIT; exec "$@" ) & }
 
+# ---- a pool of background jobs ----------------------------------------------
+#
+# bash's `wait -n` does not report a job that ended before it was called
+# (bash 5.2: `(sleep .2)& (sleep 1)& sleep .5; wait -n` returns after 1 s),
+# and a pool counting on it loses a slot for good at each miss.  Here a job
+# says it ended through a pipe; a job killed before it could is found by
+# its pid.  The pools of make test's groups, of the scenario group's guests
+# and of break-on-purpose's runs.
+#   pool_open DIR      the pipe (a FIFO made in DIR, unlinked once open)
+#   pool_add NAME PID  job NAME was started in the background as PID
+#   pool_done NAME     the job's last command
+#   pool_wait          until a job of the pool has ended; POOL_ENDED is its
+#                      name.  ${#POOL_PIDS[@]} jobs are running.
+# What a job runs needs no pipe: {POOL_FD}>&- on its command closes it.
+declare -gA POOL_PIDS=()
+pool_open() {
+	local fifo=$1/.pool-$BASHPID
+	rm -f "$fifo"
+	mkfifo "$fifo" && exec {POOL_FD}<>"$fifo" && rm -f "$fifo"
+}
+pool_add() { POOL_PIDS[$1]=$2; }
+pool_done() { echo "$1" >&"$POOL_FD"; }
+pool_wait() {
+	local name
+	while :; do
+		if read -r -t 1 -u "$POOL_FD" name; then
+			[ -n "${POOL_PIDS[$name]:-}" ] || continue	# found gone before
+			unset "POOL_PIDS[$name]"
+			POOL_ENDED=$name
+			return
+		fi
+		for name in "${!POOL_PIDS[@]}"; do
+			alive "${POOL_PIDS[$name]}" && continue
+			unset "POOL_PIDS[$name]"
+			POOL_ENDED=$name
+			return
+		done
+	done
+}
+
 # host_leftovers: this session's processes that nothing running owns any
 # more (session_leftovers), as one line for a host-clean diagnostic.
 host_leftovers() {

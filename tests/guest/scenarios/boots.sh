@@ -37,13 +37,14 @@ boot_start() {
 		trap - INT QUIT
 		start=$(date +%s.%N)
 		UMID=$umid NET=none APPEND=$2 CMD=$3 TIMEOUT=$GUEST_TIMEOUT \
-			"$TOP/scripts/run-uml" >/dev/null 2>&1 {BOOT_DONE_FD}>&-
+			"$TOP/scripts/run-uml" >/dev/null 2>&1 {POOL_FD}>&-
 		rc=$?
 		mkdir -p "$RUNDIR/$umid"
 		echo "$rc $(echo "$(date +%s.%N) - $start" | bc)" > "$RUNDIR/$umid/boot-status"
-		echo "$1" >&"$BOOT_DONE_FD"
+		pool_done "$1"
 	) &
 	printf -v "bootpid_$1" %s "$!"
+	pool_add "$1" "$!"
 	# Shortly before the supervisor's deadline, a guest still running is
 	# stuck in a way its own timeouts did not catch (the whole kernel
 	# wedged): save the UML kernel's backtrace (gdb on the host process)
@@ -65,7 +66,7 @@ boot_start() {
 			> "$RUNDIR/$umid/stall-backtrace.txt" 2>&1 &
 		kids=$!
 		wait $kids
-	) >/dev/null 2>&1 </dev/null {BOOT_DONE_FD}>&- &
+	) >/dev/null 2>&1 </dev/null {POOL_FD}>&- &
 	printf -v "watchpid_$1" %s "$!"
 }
 
@@ -115,7 +116,7 @@ fi
 # control directory and unit_err[NAME] what went wrong with its boot.
 declare -A unit_ctl unit_err
 run_units() {
-	local units=() i u jobs=${JOBS:-1}
+	local units=() u jobs=${JOBS:-1}
 	if [ -n "$c_sel" ]; then
 		if [ "${JOBS:-1}" -gt 1 ]; then
 			for s in ${c_sel//,/ }; do units+=("umd_$s:$s"); done
@@ -132,49 +133,23 @@ run_units() {
 		BEGIN { n = split("pidfd umd_unload umd_restart umd_concurrency umd", r, " ")
 			for (i = 1; i <= n; i++) rank[r[i]] = i }
 		{ print ($1 in rank ? rank[$1] : n + 1), NR, $0 }' | sort -n -k1,1 -k2,2 | cut -d' ' -f3-)
-	# A pool of JOBS guests: the next unit starts as soon as any running
-	# one ends, not when the one started JOBS units earlier does.  Each
-	# boot's subshell writes its name into a pipe when it ends (bash's
-	# `wait -n` misses a job that ended before it was called).
-	local fifo="$RUNDIR/scn$$-done" running=() name
+	# A pool of JOBS guests (lib.sh): the next unit starts as soon as any
+	# running one ends, not when the one started JOBS units earlier does.
 	mkdir -p "$RUNDIR"
-	rm -f "$fifo"
-	mkfifo "$fifo"
-	exec {BOOT_DONE_FD}<>"$fifo"
-	rm -f "$fifo"
+	pool_open "$RUNDIR" || return
 	for u in "${units[@]}"; do
-		while [ ${#running[@]} -ge "$jobs" ]; do finish_next; done
+		while [ ${#POOL_PIDS[@]} -ge "$jobs" ]; do pool_wait; finish_unit "$POOL_ENDED"; done
 		case $u in
 		pidfd) boot_start pidfd "$pidfd_append" "$(pidfd_cmd)" ;;
 		*) boot_start "${u%%:*}" "$umd_append" "$(umd_cmd "${u#*:}")" ;;
 		esac
-		running+=("$u")
 	done
-	while [ ${#running[@]} -gt 0 ]; do finish_next; done
-	exec {BOOT_DONE_FD}>&-
+	while [ ${#POOL_PIDS[@]} -gt 0 ]; do pool_wait; finish_unit "$POOL_ENDED"; done
+	exec {POOL_FD}>&-
 }
-# finish_next: finish the next running unit to end (the name its boot
-# wrote into the pipe), or one whose boot is gone without a word.
-finish_next() {
-	local u p name= i
-	until read -r -t 1 -u "$BOOT_DONE_FD" name; do
-		for u in "${running[@]}"; do
-			p=bootpid_${u%%:*}
-			kill -0 "${!p}" 2>/dev/null || { name=${u%%:*}; break 2; }
-		done
-	done
-	for i in "${!running[@]}"; do
-		u=${running[i]}
-		[ "${u%%:*}" = "$name" ] || continue
-		finish_unit "$u"
-		unset 'running[i]'
-		running=("${running[@]}")
-		return
-	done
-}
-finish_unit() {
-	boot_finish "${1%%:*}"
-	unit_ctl[${1%%:*}]=$CTL unit_err[${1%%:*}]=$BOOT_ERR
+finish_unit() { # finish_unit NAME
+	boot_finish "$1"
+	unit_ctl[$1]=$CTL unit_err[$1]=$BOOT_ERR
 }
 
 
