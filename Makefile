@@ -13,6 +13,7 @@ FLAVOUR  ?= default
 MEM      ?= 256M
 NET      ?= slirp
 UMID     ?= umdlab
+PIN      ?= 1
 V        ?= 0
 export V
 
@@ -75,6 +76,9 @@ ifeq ($(filter $(NET),slirp none),)
 endif
 ifeq ($(shell echo '$(UMID)' | grep -Eqx '[A-Za-z0-9_.-]{1,32}' && echo ok),)
   $(error umdlab: UMID '$(UMID)' must be 1-32 of [A-Za-z0-9_.-])
+endif
+ifeq ($(filter $(PIN),0 1),)
+  $(error umdlab: PIN '$(PIN)' must be 1 (one host CPU per instance) or 0)
 endif
 
 ifneq ($(COUNT),)
@@ -224,7 +228,7 @@ endif
 # ---- running an instance --------------------------------------------------------
 
 SHARE ?= $(W)/share
-RUN_ENV = LINUX=$(LINUX) ROOTFS=$(ROOTFS) MEM=$(MEM) NET=$(NET) UMID=$(UMID) \
+RUN_ENV = LINUX=$(LINUX) ROOTFS=$(ROOTFS) MEM=$(MEM) NET=$(NET) UMID=$(UMID) PIN=$(PIN) \
 	SHARE=$(SHARE) APPEND='$(subst ','\'',$(value APPEND))' RUNDIR=$(W)/run UMLDIR=$(W)/uml \
 	SUPERVISOR=$(HOSTBIN)/umdlab-run BLOBCHECK=$(HOSTBIN)/blob-check TIMEOUT=$(TIMEOUT)
 
@@ -302,7 +306,7 @@ help:
 	@echo "umdlab targets (README.md has the details):"
 	@echo "  run-uml  test  check  bench  coverage  mutate  gdb  attach  series-check  break-on-purpose"
 	@echo "  kernel  rootfs  config  tree  export-patches  halt  clean"
-	@echo "variables: BASE KSRC FLAVOUR FRAGMENTS MEM NET CMD APPEND UMID SHARE"
+	@echo "variables: BASE KSRC FLAVOUR FRAGMENTS MEM NET CMD APPEND UMID PIN SHARE"
 	@echo "  TIMEOUT T COUNT JOBS WATCH BENCH RUNS RESTARTS SOAK TT V CCACHE"
 
 # Removes what can be rebuilt from the inputs.  Never the kernel work tree

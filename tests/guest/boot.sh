@@ -6,7 +6,7 @@
 # share, and a clean host after every boot.
 . "$TOP/tests/lib.sh"
 
-plan 25
+plan 28
 
 # Without bpfilter (BASE=6.12) its checks are skipped (lib.sh's
 # bpfilter_or_skip); tests/guest/sample.sh covers the UMD API there.
@@ -163,4 +163,53 @@ if pgrep -f "umid=$umid( |\$)" >/dev/null || [ -e "$UMLDIR/$umid" ] || [ -n "$le
 else
 	pass host-clean-after-halt
 fi
+# One host CPU per instance (scripts/run-uml, PIN): every host process of
+# an instance may run on one CPU only, two instances side by side get
+# different CPUs, and PIN=0 leaves an instance every CPU.  The instances
+# have a UMLDIR of their own, so that their seats are not taken by other
+# groups' instances (JOBS), and a share of their own: each guest waits
+# there until the host has looked at it.
+pin_dir=$(mktemp -d "$W/test/pin.XXXXXX")
+# pin_start NAME [VAR=VALUE...]: boot instance t$$-pin-NAME in the
+# background, its guest waiting for the host's "go".
+pin_start() {
+	local name=$1
+	shift
+	env "$@" UMLDIR="$pin_dir/uml" SHARE="$pin_dir/share" UMID=t$$-pin-$name \
+		CMD='for i in $(seq 600); do [ -e /mnt/share/go ] && break; sleep 0.1; done' \
+		TIMEOUT=120 NET=none "$TOP/scripts/run-uml" >/dev/null 2>&1 &
+	printf -v "pin_pid_$name" %s "$!"
+}
+# pin_cpus NAME: the CPUs the instance's processes may use, one line per
+# distinct list, once it runs; nothing if it never did.
+pin_cpus() {
+	local umid=t$$-pin-$1 p
+	for _ in $(seq 300); do [ -s "$pin_dir/uml/$umid/pid" ] && break; sleep 0.1; done
+	for p in $(pgrep -f "umid=$umid( |\$)"); do
+		awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$p/status" 2>/dev/null
+	done | sort -u
+}
+mkdir -p "$pin_dir/share"
+mine=$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status)
+pin_start a PIN=1
+pin_start b PIN=1
+cpus_a=$(pin_cpus a) cpus_b=$(pin_cpus b)
+pin_start off PIN=0
+cpus_off=$(pin_cpus off)
+touch "$pin_dir/share/go"
+wait "$pin_pid_a" "$pin_pid_b" "$pin_pid_off" 2>/dev/null
+if [[ $cpus_a =~ ^[0-9]+$ && $cpus_b =~ ^[0-9]+$ ]]; then
+	pass pin-one-cpu
+else
+	fail pin-one-cpu "every host process of an instance must be allowed exactly one CPU (PIN=1)" "instance a: ${cpus_a:-not running}; b: ${cpus_b:-not running}"
+fi
+if [ "$(nproc)" -lt 2 ]; then
+	skip pin-side-by-side "one CPU: nothing to spread"
+elif [ -n "$cpus_a" ] && [ "$cpus_a" != "$cpus_b" ]; then
+	pass pin-side-by-side
+else
+	fail pin-side-by-side "two instances side by side must run on different CPUs" "a: ${cpus_a:-not running}; b: ${cpus_b:-not running}"
+fi
+expect_eq pin-off "$mine" "$cpus_off" "with PIN=0 an instance's processes must be allowed every CPU its make may use"
+rm -rf "$pin_dir"
 done_testing

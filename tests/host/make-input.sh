@@ -11,6 +11,7 @@ cases=(
 	"MEM=lots|MEM 'lots' is not a size"
 	"NET=tap|NET 'tap' must be slirp or none"
 	"UMID=a/b|UMID 'a/b' must be"
+	"PIN=yes|PIN 'yes' must be 1"
 	"KSRC=/tmp|KSRC '/tmp' is not a kernel tree"
 	"COUNT=0|COUNT '0' is not a positive number"
 	"JOBS=two|JOBS 'two' is not a positive number"
