@@ -48,7 +48,7 @@
 # purpose: those tests must then fail -- the proof that they can.
 . "$TOP/tests/lib.sh"
 
-plan 38
+plan 39
 
 : "${BLD:?}"
 WRONG=${GDB_TEST_WRONG:-}
@@ -105,13 +105,15 @@ block() {
 GDB_N=0
 ALL_OUT=
 session() {
-	local name=$1 guest_cmd=$2 script=$3 umid left
+	local name=$1 guest_cmd=$2 script=$3 umid left t0
 	GDB_N=$((GDB_N + 1))
 	umid=g$$-$GDB_N
+	t0=$EPOCHREALTIME
 	OUT=$(UMID=$umid CMD="$guest_cmd" SUPERVISOR="$TOP/scripts/gdb-uml" \
 		GDB_X="$script" TT=1 TIMEOUT=${GDB_TIMEOUT:-300} \
 		"$TOP/scripts/run-uml" 2>&1) && RC=0 || RC=$?
 	printf '%s\n' "$OUT" > "$tmp/$name.out"
+	echo "# session $name: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}') s"
 	ALL_OUT+=$OUT$'\n'
 	left=
 	pgrep -f "umid=$umid( |\$)" >/dev/null && left="$left processes with umid=$umid;"
@@ -720,5 +722,11 @@ if [ $inst_rc -eq 0 ] && grep -q '^GUEST after-detach' <<<"$OUT_GUEST"; then
 else
 	fail attach-detach-unharmed "after gdb detaches the instance must run on and end normally" "rc=$inst_rc" "$(tail -5 <<<"$OUT_GUEST")"
 fi
+
+# The sessions read gdb's index of this kernel (scripts/gdb-index-dir),
+# keyed by the build ID of the linux they ran.
+id=$(readelf -n "$BLD/linux" 2>/dev/null | sed -n 's/^ *Build ID: *//p' | head -1)
+check gdb-index-of-this-kernel "the gdb sessions must leave an index of this kernel in $BLD/.gdb-index, named by its build ID ($id)" \
+	test -n "$id" -a -s "$BLD/.gdb-index/$id.gdb-index"
 
 done_testing
