@@ -157,7 +157,14 @@ class ConsoleEscape(gdb.Breakpoint):
 
     def stop(self):
         try:
-            c = int(gdb.selected_frame().read_var("c")) & 0xff
+            try:
+                c = int(gdb.selected_frame().read_var("c")) & 0xff
+            except gdb.error:
+                # No location for c (KASAN kernels: "optimized out"):
+                # the byte read() wrote where ConsoleRead saw it go.
+                if not _read_to:
+                    return False
+                c = bytes(gdb.selected_inferior().read_memory(_read_to[0], 1))[0]
             if c != ESCAPE or utils.rehit():
                 return False
             if int(gdb.selected_frame().read_var("err")) <= 0:
@@ -170,7 +177,22 @@ class ConsoleEscape(gdb.Breakpoint):
         return True
 
 
+class ConsoleRead(gdb.Breakpoint):
+    """At the first instruction of generic_read(fd, c_out, data)
+    (arch/um/drivers/chan_user.c), the console channel's read: notes where
+    the character will go ($rsi, the second argument), for ConsoleEscape
+    on kernels whose chan_interrupt() has no location for its c."""
+
+    def stop(self):
+        try:
+            _read_to[:] = [int(gdb.parse_and_eval("$rsi"))]
+        except gdb.error:
+            del _read_to[:]
+        return False
+
+
 _escape = []
+_read_to = []
 
 
 def install_escape():
@@ -192,6 +214,11 @@ def install_escape():
                                internal=True)
             bp.silent = True
             _escape.append(bp)
+            if utils.is_x86_64() and \
+                    gdb.lookup_global_symbol("generic_read") is not None:
+                rd = ConsoleRead("*generic_read", internal=True)
+                rd.silent = True
+                _escape.append(rd)
             return True
     return False
 
