@@ -662,11 +662,14 @@ static int check_after_step(const struct attempt *a, char *why, size_t len)
 	pid = the_driver();
 	bad = pid > 0 ? driver_shape(pid) : NULL;
 	/*
-	 * A driver that ended between the two looks left nothing running: a
-	 * fault can hit the new driver itself after its start (a failed
-	 * stack growth is its SIGSEGV), and the next request restarts it.
+	 * A fault can hit the new driver itself after its start (a failed
+	 * stack growth, or an mmap of its exec past the point of no return,
+	 * kills it), and the next request restarts it.  Caught while it
+	 * ends, it looks left running with the wrong shape: its files are
+	 * closed, its pid still answers.  A driver gone within the reap
+	 * timeout was not left running; a half-started one stays.
 	 */
-	if (bad && !kill_pending(pid) && !(kill(pid, 0) && errno == ESRCH)) {
+	if (bad && !kill_pending(pid) && !wait_gone(pid, REAP_TIMEOUT_MS)) {
 		snprintf(why, len, "HALF-STARTED: after the faulted step (%s), the driver left running has the wrong shape: %s",
 			 a->err ? strerror(a->err) : "success", bad);
 		return -1;
