@@ -88,8 +88,8 @@ ifneq ($(COUNT),)
 endif
 
 # JOBS=N: test groups (and the scenario group's guests) at once.  By
-# default one per CPU, at most 4: on 2 CPUs the whole suite takes less
-# than half its JOBS=1 time (make bench BENCH=jobs); a guest is mostly one
+# default one per CPU, at most 4: on 2 CPUs the whole suite takes a
+# little over half its JOBS=1 time (make bench BENCH=jobs); a guest is one
 # busy CPU, so more jobs than CPUs only stretch the timeouts.
 ifeq ($(origin JOBS),undefined)
   JOBS := $(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -gt 4 ] && n=4; echo $$n)
