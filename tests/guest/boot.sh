@@ -6,7 +6,7 @@
 # share, and a clean host after every boot.
 . "$TOP/tests/lib.sh"
 
-plan 28
+plan 29
 
 # Without bpfilter (BASE=6.12) its checks are skipped (lib.sh's
 # bpfilter_or_skip); tests/guest/sample.sh covers the UMD API there.
@@ -170,6 +170,7 @@ fi
 # groups' instances (JOBS), and a share of their own: each guest waits
 # there until the host has looked at it.
 pin_dir=$(mktemp -d "$W/test/pin.XXXXXX")
+trap 'rm -rf "$pin_dir"' EXIT
 # pin_start NAME [VAR=VALUE...]: boot instance t$$-pin-NAME in the
 # background, its guest waiting for the host's "go".
 pin_start() {
@@ -211,5 +212,29 @@ else
 	fail pin-side-by-side "two instances side by side must run on different CPUs" "a: ${cpus_a:-not running}; b: ${cpus_b:-not running}"
 fi
 expect_eq pin-off "$mine" "$cpus_off" "with PIN=0 an instance's processes must be allowed every CPU its make may use"
+
+# The control directories of ended instances (scripts/run-uml): beyond
+# the newest 32, those more than an hour old go when an instance starts;
+# recent ones and those of running instances stay.  A RUNDIR of its own:
+# 40 old ones, 3 recent ones, one old one whose instance runs (its pid
+# file names this shell).
+rd=$pin_dir/run
+mkdir -p "$rd" "$pin_dir/uml/old-running"
+for i in $(seq 40); do mkdir "$rd/old-$i"; touch -d "-$((120 + i)) minutes" "$rd/old-$i"; done
+for i in 1 2 3; do mkdir "$rd/new-$i"; done
+mkdir "$rd/old-running"; touch -d "-300 minutes" "$rd/old-running"
+echo $$ > "$pin_dir/uml/old-running/pid"
+RUNDIR=$rd UMLDIR="$pin_dir/uml" UMID=t$$-prune CMD=true NET=none TIMEOUT=60 \
+	"$TOP/scripts/run-uml" >/dev/null 2>&1
+rc=$?
+kept=$(cd "$rd" && ls -d old-[0-9]* 2>/dev/null | sort -t- -k2 -n | paste -sd' ')
+want=$(for i in $(seq 29); do printf 'old-%s\n' "$i"; done | paste -sd' ')
+if [ "$kept" = "$want" ] && [ -d "$rd/new-3" ] && [ -d "$rd/old-running" ] &&
+   [ "$rc" = 0 ]; then
+	pass rundir-pruned
+else
+	fail rundir-pruned "an instance's start must remove, of the ended instances' directories, only those beyond the newest 32 that are more than an hour old" \
+		"old ones kept: ${kept:-none}; new-3 $([ -d "$rd/new-3" ] && echo kept || echo removed); the running one's $([ -d "$rd/old-running" ] && echo kept || echo removed); the boot's status $rc"
+fi
 rm -rf "$pin_dir"
 done_testing
