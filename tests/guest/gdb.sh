@@ -44,7 +44,7 @@
 # bpfilter where there is one, else the sample), and a clean host after
 # every session.
 #
-# GDB_TEST_WRONG=a,b,... (letters a-k) turns those expectations wrong on
+# GDB_TEST_WRONG=a,b,... (letters a-l) turns those expectations wrong on
 # purpose: those tests must then fail -- the proof that they can.
 . "$TOP/tests/lib.sh"
 
@@ -488,6 +488,8 @@ t umdlab-trace on
 t run
 t umdlab-trace
 EOF
+# (l) one routine signal made to print: signals-silent must see it.
+[ "$(off l)" = 1 ] && sed -i 's/^t run$/t handle SIGIO nostop print pass\n&/' "$tmp/trace.gdb"
 sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/trace.gdb"
 
 trace_session() {
@@ -608,8 +610,16 @@ bpfilter_or_skip $RACE_TESTS &&
 	config_or_skip CONFIG_UMD_RACE "this kernel has no interleaving points (uml-config/race.config, BASE=6.1)" \
 		$RACE_TESTS && race_session
 
-check signals-silent "UML's host signals (SIGSEGV, SIGALRM, SIGIO, SIGCHLD, ...) and its forks must pass without a word in any session" \
-	all_out_lacks '^(Program received signal|\[Detaching after|Thread .* received signal)'
+# The routine ones: what gdb-scripts/umdlab/uml.py passes (PASS_SIGNALS).
+# Any other signal is news, and gdb stops for it: it is shown, not
+# counted here.  Seen once, under load: SIGTERM, the kernel in its own
+# kill() right after power-off (UML's os_dump_core() sends SIGTERM to
+# its process group before it aborts).
+routine='SIGSEGV|SIGUSR1|SIGALRM|SIGIO|SIGWINCH|SIGCHLD|SIGPIPE|SIGVTALRM|SIGPROF'
+check signals-silent "UML's host signals ($routine) and its forks must pass without a word in any session" \
+	all_out_lacks "^((Program|Thread .*) received signal ($routine),|\[Detaching after)"
+grep -E '^(Program|Thread .*) received signal' <<<"$ALL_OUT" | grep -vE "received signal ($routine)," |
+	sed 's/^/# a signal gdb stopped for (not one of the routine ones): /'
 
 # ---- make gdb on a terminal: console, Ctrl-], quit ----------------------------
 # A pty stands in for the developer's terminal.  The guest loads DRV_MOD
