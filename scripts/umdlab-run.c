@@ -28,8 +28,9 @@
  *  - at every end kills and reaps all its descendants, restores the
  *    terminal and removes the instance directory.
  *
- * Exit status: with -m the status the guest reported, else 0 if PROGRAM
- * exited 0 and 1 otherwise; 2 setup error, 124 timeout, 125 no status
+ * Exit status: with -m the status the guest reported (a kernel that then
+ * dies of a signal instead of powering off is said on stderr), else 0 if
+ * PROGRAM exited 0 and 1 otherwise; 2 setup error, 124 timeout, 125 no status
  * reported (-m), 126 kernel panic, 130 interrupted (the terminal hung up,
  * the make that started it is gone).  A SIGINT, SIGTERM or SIGHUP ends
  * it, once the instance is cleaned up, by that same signal: a shell that
@@ -407,6 +408,7 @@ static struct instance {
 	pid_t self_pid, child_pid;
 	bool child_exited;
 	int child_code;			/* -1: killed by a signal */
+	int child_signo;		/* that signal */
 
 	/* The console pipe, the log, the signalfd; stdout. */
 	int out_fd, log_fd, sig_fd;
@@ -696,11 +698,12 @@ static void walk_descendants(bool report)
 	}
 }
 
-static void note_child_status(int code)
+static void note_child_status(int code, int signo)
 {
 	if (!inst.child_exited) {
 		inst.child_exited = true;
 		inst.child_code = code;
+		inst.child_signo = signo;
 	}
 }
 
@@ -712,7 +715,8 @@ static bool reap_all(void)
 
 	while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
 		if (p == inst.child_pid)
-			note_child_status(WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+			note_child_status(WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+					  WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 	return p < 0 && errno == ECHILD;
 }
 
@@ -732,7 +736,8 @@ static void check_children(void)
 			return;
 		if (si.si_pid == inst.child_pid) {
 			note_child_status(si.si_code == CLD_EXITED ?
-					  si.si_status : -1);
+					  si.si_status : -1,
+					  si.si_code == CLD_EXITED ? 0 : si.si_status);
 			return;
 		}
 		waitpid(si.si_pid, NULL, WNOHANG | __WALL);
@@ -813,6 +818,8 @@ static void inst_remove(void)
 static void __noreturn finish(enum end why)
 {
 	char rest[CONSOLE_SLACK];
+	/* Ended on its own, not by the cleanup's kill. */
+	bool died = inst.child_exited && inst.child_code < 0;
 	int code, i;
 
 	cleanup();
@@ -839,6 +846,13 @@ static void __noreturn finish(enum end why)
 		code = EXIT_PANIC;
 	} else if (inst.opt.marker && inst.con.marker_status >= 0) {
 		code = inst.con.marker_status;
+		/*
+		 * The command's status stands, but a kernel that crashed on
+		 * its way down (UML's os_dump_core() ends in abort()) is news.
+		 */
+		if (died)
+			msg("the kernel died of signal %d (%s) after the guest reported its exit status, instead of powering off",
+			    inst.child_signo, strsignal(inst.child_signo));
 	} else if (why == END_TIMEOUT) {
 		msg("timeout after %lu s", inst.opt.timeout);
 		console_print_tail(&inst.con);

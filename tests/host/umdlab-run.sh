@@ -104,7 +104,7 @@ expect_gone() {
 	[ "$c" -ge "$1" ] || bad "fakes recorded $c pids, expected >= $1"
 }
 
-plan 26
+plan 27
 
 # Slow (10 s), so it runs in the background while the others go on: the
 # guest reports, but the power-off hangs.  With SIGINT back (a background
@@ -185,6 +185,14 @@ expect_has err "umdlab: guest ended without reporting an exit status"
 expect_has err "last words"
 expect_gone 1
 report "-m: no valid marker exits 125 with the last console lines"
+
+run -m -- "$FAKE/exit-with" signal "umdlab: exit status 0"
+expect_rc 0
+expect_has err "umdlab: the kernel died of signal 15 (Terminated) after the guest reported its exit status, instead of powering off"
+run -m -- "$FAKE/detach" 0
+expect_rc 0
+expect_lacks err "died of signal"
+report "-m: a kernel that dies of a signal after the guest reported keeps the guest's status, and says so"
 
 run -m -- "$FAKE/exit-with" 1 $'umdlab: exit status 0\r' "after"
 expect_rc 0
@@ -401,6 +409,7 @@ expect_rc 5
 expect_time 9500 14000
 expect_lacks grace-out "umdlab: exit status"
 expect_lacks grace-out "reboot: Power down"
+expect_lacks grace-err "died of signal"
 FAKE_PIDS=$tmp/grace-pids expect_gone 3
 cat "$tmp/grace-pids" >>"$all_pids"
 report "-m: a guest that hangs after reporting is killed after 10 s"
