@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
@@ -191,6 +192,49 @@ static void record_boot_time(void)
 		close(out);
 }
 
+/*
+ * The delay loop's calibration, when this boot did it (not preset with
+ * lpj=, not under time-travel, where guest time is not the host's):
+ * scripts/run-uml gives it to later boots, which then skip it.
+ */
+static void record_lpj(void)
+{
+	static char log[1 << 18];
+	const char *calibrated = "Calibrating delay loop... ";
+	char cmdline[4096], *p, *end;
+	unsigned long lpj;
+	int n, fd;
+
+	fd = open("/proc/cmdline", O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, cmdline, sizeof(cmdline) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		return;
+	cmdline[n] = '\0';
+	if (strstr(cmdline, "time-travel"))
+		return;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof(log) - 1);
+	if (n <= 0)
+		return;
+	log[n] = '\0';
+	p = strstr(log, calibrated);
+	if (!p)
+		return;
+	end = strchr(p, '\n');
+	p = strstr(p, "(lpj=");
+	if (!p || (end && p > end))
+		return;
+	lpj = strtoul(p + 5, &end, 10);
+	if (!lpj || *end != ')')
+		return;
+	fd = open(CTL_DIR "/lpj", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return;
+	dprintf(fd, "%lu\n", lpj);
+	close(fd);
+}
+
 static void setup(void)
 {
 	const char *tmpfs[] = { "/tmp", "/run", "/root", "/var/tmp",
@@ -212,6 +256,7 @@ static void setup(void)
 	if (ctl_path[0]) {
 		mount_one("none", CTL_DIR, "hostfs", 0, ctl_path);
 		record_boot_time();
+		record_lpj();
 	}
 	if (share_path[0])
 		mount_one("none", SHARE_DIR, "hostfs", 0, share_path);

@@ -6,7 +6,7 @@
 # share, and a clean host after every boot.
 . "$TOP/tests/lib.sh"
 
-plan 29
+plan 33
 
 # Without bpfilter (BASE=6.12) its checks are skipped (lib.sh's
 # bpfilter_or_skip); tests/guest/sample.sh covers the UMD API there.
@@ -235,6 +235,48 @@ if [ "$kept" = "$want" ] && [ -d "$rd/new-3" ] && [ -d "$rd/old-running" ] &&
 else
 	fail rundir-pruned "an instance's start must remove, of the ended instances' directories, only those beyond the newest 32 that are more than an hour old" \
 		"old ones kept: ${kept:-none}; new-3 $([ -d "$rd/new-3" ] && echo kept || echo removed); the running one's $([ -d "$rd/old-running" ] && echo kept || echo removed); the boot's status $rc"
+fi
+
+# The delay loop's calibration, once per host (scripts/run-uml, lpj=): a
+# first boot calibrates and leaves its value in UMLDIR/.lpj; the next one
+# gets it on its command line and skips the calibration; APPEND=lpj=0
+# calibrates again; a value from another CPU model is not used.  A UMLDIR
+# of its own, empty at first.
+lpj_boot() { # lpj_boot [APPEND]: the guest's command line and calibration line
+	UMLDIR=$pin_dir/lpj RUNDIR=$pin_dir/run UMID=t$$-lpj APPEND=${1:-} NET=none TIMEOUT=60 \
+		CMD='cat /proc/cmdline; dmesg | grep "Calibrating delay loop"' \
+		"$TOP/scripts/run-uml" 2>&1
+}
+model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+first=$(lpj_boot)
+lpj=$(sed -n 1p "$pin_dir/lpj/.lpj" 2>/dev/null)
+if [[ $lpj =~ ^[1-9][0-9]*$ ]] && [ "$(sed -n 2p "$pin_dir/lpj/.lpj")" = "$model" ] &&
+   grep -q "Calibrating delay loop\.\.\. .*(lpj=$lpj)" <<<"$first"; then
+	pass lpj-measured-once
+else
+	fail lpj-measured-once "a first boot must calibrate the delay loop and leave its lpj and the CPU model in UMLDIR/.lpj" \
+		"UMLDIR/.lpj: $(tr '\n' '|' < "$pin_dir/lpj/.lpj" 2>/dev/null)" "$first"
+fi
+second=$(lpj_boot)
+if [ -n "$lpj" ] && grep -qE "(^| )lpj=$lpj( |\$)" <<<"$second" &&
+   grep -q "Calibrating delay loop (skipped) preset value.. .*(lpj=$lpj)" <<<"$second"; then
+	pass lpj-preset
+else
+	fail lpj-preset "a later boot must get the measured value as lpj= and skip the calibration" "lpj $lpj" "$second"
+fi
+again=$(lpj_boot lpj=0)
+if grep -q "Calibrating delay loop\.\.\. " <<<"$again"; then
+	pass lpj-append-recalibrates
+else
+	fail lpj-append-recalibrates "APPEND=lpj=0 must make the boot calibrate" "$again"
+fi
+printf '12345\nanother CPU\n' > "$pin_dir/lpj/.lpj"
+other=$(lpj_boot)
+if ! grep -q "lpj=12345" <<<"$other" && grep -q "Calibrating delay loop\.\.\. " <<<"$other" &&
+   [ "$(sed -n 2p "$pin_dir/lpj/.lpj")" = "$model" ]; then
+	pass lpj-other-cpu-not-used
+else
+	fail lpj-other-cpu-not-used "a value measured on another CPU model must not be used, and is replaced by this host's" "$other"
 fi
 rm -rf "$pin_dir"
 done_testing
