@@ -11,6 +11,10 @@
  *     "umdlab: exit status N" for the host supervisor and powers off, or
  *   - runs an interactive shell on the console and powers off when it ends.
  *
+ * In the control directory it leaves the uptime at which it started
+ * (boot-time) and, when this boot calibrated the delay loop, the value
+ * (lpj; scripts/run-uml gives it to later boots).
+ *
  * It never exits: pid 1 exiting panics the kernel.  It powers off with
  * reboot(2), which is synchronous (sysrq 'o' is not).
  *
