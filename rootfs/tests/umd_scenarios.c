@@ -376,10 +376,28 @@ TEST_F_TIMEOUT(umd, unload, 120)
 		ASSERT_EQ(0, refcnt)
 			TH_LOG("cycle %d: /sys/module/bpfilter/refcnt is %d, want 0 (nothing holds bpfilter)",
 			       i, refcnt);
-		if (sabotage("orphan") && i == 3 && fork() == 0) {
-			prctl(PR_SET_NAME, driver_comm);
-			pause();
-			_exit(0);
+		if (sabotage("orphan") && i == 3) {
+			int named[2];
+			char c;
+
+			/*
+			 * A fake driver that survives the unload.  It is one
+			 * only once it carries the name: wait for that, or the
+			 * scan can run first (pinned to one CPU, the parent
+			 * goes on after fork) and see it in the next cycle.
+			 */
+			ASSERT_EQ(0, pipe(named));
+			if (fork() == 0) {
+				close(named[0]);
+				prctl(PR_SET_NAME, driver_comm);
+				if (write(named[1], "n", 1) != 1)
+					_exit(1);
+				pause();
+				_exit(0);
+			}
+			close(named[1]);
+			ASSERT_EQ(1, read(named[0], &c, 1));
+			close(named[0]);
 		}
 		UNLOAD(_metadata);
 	}
