@@ -493,7 +493,9 @@ EOF
 sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/trace.gdb"
 
 trace_session() {
-	session trace 'modprobe bpfilter; kill -9 $(pidof bpfilter_umh); iptables-legacy -L >/dev/null 2>&1; echo "GUEST umh $(pidof bpfilter_umh)"; rmmod bpfilter' \
+	session trace 'modprobe bpfilter; p=$(pidof bpfilter_umh); kill -9 $p
+	while [ -e /proc/$p ] && [ "$(cut -d" " -f3 /proc/$p/stat 2>/dev/null)" != Z ]; do sleep 0.05; done
+	iptables-legacy -L >/dev/null 2>&1; echo "GUEST umh $(pidof bpfilter_umh)"; rmmod bpfilter' \
 		"$tmp/trace.gdb"
 	timeline=$(sed -n '/^>>> umdlab-trace$/,$p' <<<"$OUT" | grep '^#')
 	order=$(awk '{e = substr($0, 18, 23); gsub(/^ +| +$/, "", e); print e}' <<<"$timeline" | paste -sd' ')

@@ -83,7 +83,11 @@ echo hang=\$(\$S hang)
 t1=\$(cut -d' ' -f1 /proc/uptime)
 echo hangtime=\$(awk -v a=\$t0 -v b=\$t1 'BEGIN { printf \"%d\", (b - a) * 1000 }')
 echo ping4=\$(\$S ping)
-kill -9 \$(pidof umd_sample_user)
+# The next request once the killed driver has exited, as in bpfilter's
+# restart scenario: one that races the kill meets the dying driver
+# (ECONNRESET, as after a crash).
+k=\$(pidof umd_sample_user); kill -9 \$k
+for i in \$(seq 200); do [ -e /proc/\$k ] && [ \"\$(cut -d' ' -f3 /proc/\$k/stat 2>/dev/null)\" != Z ] || break; sleep 0.05; done
 echo ping5=\$(\$S ping)
 echo status5=\$(\$S status)
 echo pidof5=\$(pidof umd_sample_user)
