@@ -178,10 +178,14 @@ t continue
 EOF
 sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/sample.gdb"
 
+# Guest shell: wait until the killed driver $p has exited (gone, or a
+# zombie): a request that races the kill meets the dying driver.
+wait_exited='while [ -e /proc/$p ] && [ "$(cut -d" " -f3 /proc/$p/stat 2>/dev/null)" != Z ]; do sleep 0.05; done'
+
 sample_cmd='modprobe umd_sample || exit 1
 p=$(pidof umd_sample_user); echo "GUEST sample1 $p $(cat /proc/$p/comm)"
 kill -9 $p
-while [ -e /proc/$p ] && [ "$(cut -d" " -f3 /proc/$p/stat 2>/dev/null)" != Z ]; do sleep 0.05; done
+'"$wait_exited"'
 r=$(/usr/lib/umdlab/sample/umd-sample ping); echo "GUEST ping $? $r"
 p=$(pidof umd_sample_user); echo "GUEST sample2 $p $(cat /proc/$p/comm) $(cut -d" " -f3 /proc/$p/stat)"'
 [ "$BPFILTER" = 1 ] && sample_cmd+='
@@ -494,7 +498,7 @@ sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/trace.gdb"
 
 trace_session() {
 	session trace 'modprobe bpfilter; p=$(pidof bpfilter_umh); kill -9 $p
-	while [ -e /proc/$p ] && [ "$(cut -d" " -f3 /proc/$p/stat 2>/dev/null)" != Z ]; do sleep 0.05; done
+	'"$wait_exited"'
 	iptables-legacy -L >/dev/null 2>&1; echo "GUEST umh $(pidof bpfilter_umh)"; rmmod bpfilter' \
 		"$tmp/trace.gdb"
 	timeline=$(sed -n '/^>>> umdlab-trace$/,$p' <<<"$OUT" | grep '^#')
