@@ -177,6 +177,15 @@ guest_run() {
 	LAST_UMID=$umid
 }
 
+# guest_wait_exited VAR: guest shell (for a CMD) that waits, at most
+# 10 s, until the process whose pid the guest's $VAR holds has exited:
+# gone from /proc or a zombie.  A request sent right after a kill -9
+# races it and meets the dying driver (ECONNRESET, as after a crash),
+# not the restart under test.
+guest_wait_exited() {
+	printf 'for _ in $(seq 200); do [ -e /proc/$%s ] && [ "$(cut -d" " -f3 /proc/$%s/stat 2>/dev/null)" != Z ] || break; sleep 0.05; done' "$1" "$1"
+}
+
 # ---- what a run leaves behind: processes, by session or process group --------
 #
 # A background command of a script starts with SIGINT ignored, and a

@@ -178,9 +178,8 @@ t continue
 EOF
 sed -i "s|PRELUDE|$tmp/prelude.py|" "$tmp/sample.gdb"
 
-# Guest shell: wait until the killed driver $p has exited (gone, or a
-# zombie): a request that races the kill meets the dying driver.
-wait_exited='while [ -e /proc/$p ] && [ "$(cut -d" " -f3 /proc/$p/stat 2>/dev/null)" != Z ]; do sleep 0.05; done'
+# Guest shell: wait until the killed driver $p has exited.
+wait_exited=$(guest_wait_exited p)
 
 sample_cmd='modprobe umd_sample || exit 1
 p=$(pidof umd_sample_user); echo "GUEST sample1 $p $(cat /proc/$p/comm)"

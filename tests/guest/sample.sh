@@ -87,7 +87,7 @@ echo ping4=\$(\$S ping)
 # restart scenario: one that races the kill meets the dying driver
 # (ECONNRESET, as after a crash).
 k=\$(pidof umd_sample_user); kill -9 \$k
-for i in \$(seq 200); do [ -e /proc/\$k ] && [ \"\$(cut -d' ' -f3 /proc/\$k/stat 2>/dev/null)\" != Z ] || break; sleep 0.05; done
+$(guest_wait_exited k)
 echo ping5=\$(\$S ping)
 echo status5=\$(\$S status)
 echo pidof5=\$(pidof umd_sample_user)
