@@ -151,6 +151,19 @@ escsq = $(subst ','\'',$(1))
 cmd = @set -e; mkdir -p $(@D); \
 	$(if $($(quiet)cmd_$(1)),echo '  $(call escsq,$($(quiet)cmd_$(1)))';) $(cmd_$(1))
 
+# And Kbuild's if_changed: $(call if_changed,X) in a rule that also lists
+# FORCE runs $(call cmd,X) when a prerequisite is newer than the target
+# or when cmd_X differs from the command that made it, which is kept in
+# work/.cmd/ (the same path as the target's under work/, .cmd added): a
+# change of flags in this Makefile or a build.mk remakes what it built.
+cmd-file = $(W)/.cmd$(patsubst $(W)%,%,$@).cmd
+saved-cmd = $(strip $(file <$(cmd-file)))
+new-cmd = $(strip $(cmd_$(1)))
+cmd-same = $(and $(findstring x$(new-cmd)x,x$(saved-cmd)x),$(findstring x$(saved-cmd)x,x$(new-cmd)x))
+if_changed = $(if $(filter-out FORCE,$?)$(if $(call cmd-same,$(1)),,1), \
+	$(call cmd,$(1)); mkdir -p $(dir $(cmd-file)); \
+	printf '%s\n' '$(call escsq,$(new-cmd))' > $(cmd-file), @:)
+
 # ---- host and guest programs (C) --------------------------------------------
 
 HOST_CFLAGS  := -O2 -Wall -Wextra -Werror
@@ -168,18 +181,18 @@ quiet_cmd_guestcc = GUESTCC $(guest-name)
 guest-name   = $(notdir $@)
 guest-cflags = $(GUEST_CFLAGS)
 
-$(HOSTBIN)/%: $(TOP)/scripts/%.c
-	$(call cmd,hostcc)
+$(HOSTBIN)/%: $(TOP)/scripts/%.c FORCE
+	$(call if_changed,hostcc)
 
 # Tools only the tests use.
-$(HOSTBIN)/%: $(TOP)/tests/tools/%.c
-	$(call cmd,hostcc)
+$(HOSTBIN)/%: $(TOP)/tests/tools/%.c FORCE
+	$(call if_changed,hostcc)
 
-$(GUESTBIN)/umdlab-init: $(TOP)/rootfs/init/umdlab-init.c
-	$(call cmd,guestcc)
+$(GUESTBIN)/umdlab-init: $(TOP)/rootfs/init/umdlab-init.c FORCE
+	$(call if_changed,guestcc)
 
-$(GUESTBIN)/lib/bench/%: $(TOP)/rootfs/bench/%.c
-	$(call cmd,guestcc)
+$(GUESTBIN)/lib/bench/%: $(TOP)/rootfs/bench/%.c FORCE
+	$(call if_changed,guestcc)
 
 host-tools: $(addprefix $(HOSTBIN)/,$(HOST_TOOLS))
 # Guest programs build against the kernel tree (the selftest harness, the
@@ -316,4 +329,4 @@ help:
 # Removes what can be rebuilt from the inputs.  Never the kernel work tree
 # (work/src, a developer's edits and commits), the .deb cache or the share.
 clean:
-	rm -rf $(W)/build $(W)/rootfs $(W)/host $(W)/guest $(W)/test
+	rm -rf $(W)/build $(W)/rootfs $(W)/host $(W)/guest $(W)/.cmd $(W)/test

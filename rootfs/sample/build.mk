@@ -5,7 +5,7 @@
 SAMPLE_BIN := $(GUESTBIN)/lib/sample
 
 $(SAMPLE_BIN)/umd-sample: guest-name = sample/$(notdir $@)
-$(SAMPLE_BIN)/umd-sample: $(TOP)/rootfs/sample/umd_sample_ctl.c
-	$(call cmd,guestcc)
+$(SAMPLE_BIN)/umd-sample: $(TOP)/rootfs/sample/umd_sample_ctl.c FORCE
+	$(call if_changed,guestcc)
 
 guest-progs-files: $(SAMPLE_BIN)/umd-sample
