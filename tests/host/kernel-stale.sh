@@ -5,14 +5,14 @@
 # run it): Kbuild is skipped only when the last build is newer than the
 # configuration and every file of the source tree.  The scan runs in two
 # halves side by side (drivers/ and Documentation/, then the rest): an
-# edit in either half, a new file or a newer .config must run Kbuild; a
-# file under .git must not.  And under a `make -s` (make check runs its
+# edit in either half, a new file, a removed or renamed file, a changed
+# symlink or a newer .config must run Kbuild; a file under .git must not.  And under a `make -s` (make check runs its
 # stages so) Kbuild must still print its object lines, which the
 # progress line counts.  The tree and the build are stand-ins: their
 # Makefile only records that Kbuild ran, and the make flags it got.
 . "$TOP/tests/lib.sh"
 
-plan 8
+plan 12
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -27,6 +27,9 @@ chmod +x "$bld/linux"
 # reset: everything old, the last build newer than all of it.
 reset() {
 	rm -f "$bld/kbuild-ran"
+	[ -e "$src/kernel/exit.c" ] || { rm -f "$src/kernel/fork.c"; touch "$src/kernel/exit.c"; }
+	[ -e "$src/drivers/base/core.c" ] || touch "$src/drivers/base/core.c"
+	rm -f "$src/kernel/link.h"
 	find "$src" "$bld" -exec touch -h -d '2020-01-01 00:00' {} +
 	touch -d '2021-01-01 00:00' "$bld/.umdlab-built"
 }
@@ -63,6 +66,14 @@ stale_case documentation-edit-rebuilds "an edit under Documentation/" \
 	touch "$src/Documentation/index.rst"
 stale_case new-file-rebuilds "a new file (kernel/new.c)" \
 	touch "$src/kernel/new.c"
+stale_case removed-file-rebuilds "a removed file (kernel/exit.c: Kbuild rebuilds what depended on it)" \
+	rm "$src/kernel/exit.c"
+stale_case removed-driver-file-rebuilds "a removed file in the scan's first half (drivers/base/core.c)" \
+	rm "$src/drivers/base/core.c"
+stale_case renamed-file-rebuilds "a file renamed with its old mtime (mv kernel/exit.c kernel/fork.c)" \
+	mv "$src/kernel/exit.c" "$src/kernel/fork.c"
+stale_case symlink-rebuilds "a symlink made or changed (kernel/link.h)" \
+	ln -sfn exit.c "$src/kernel/link.h"
 stale_case config-rebuilds "a .config newer than the last build" \
 	touch "$bld/.config"
 
