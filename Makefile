@@ -18,9 +18,9 @@ V        ?= 0
 export V
 
 TOP      := $(CURDIR)
-W        := $(TOP)/work
-HOSTBIN  := $(W)/host
-GUESTBIN := $(W)/guest
+WORK     := $(TOP)/work
+HOSTBIN  := $(WORK)/host
+GUESTBIN := $(WORK)/guest
 
 ifneq ($(words $(TOP)),1)
   $(error umdlab: the project path must not contain spaces: $(TOP))
@@ -31,7 +31,7 @@ endif
 # work/ must stay its owner's: root in another user's checkout only
 # installs packages, and a work/ the caller cannot write stops here
 # (scripts/check-owner says what to do).
-OWNER_PROBLEM := $(shell $(TOP)/scripts/check-owner $(W) $(MAKECMDGOALS))
+OWNER_PROBLEM := $(shell $(TOP)/scripts/check-owner $(WORK) $(MAKECMDGOALS))
 ifneq ($(OWNER_PROBLEM),)
   $(error $(OWNER_PROBLEM))
 endif
@@ -118,7 +118,7 @@ ifdef KSRC
   SRC      := $(KSRC)
   BUILD_ID := ksrc-$(shell printf %s '$(KSRC)' | sha1sum | cut -c1-8)
 else
-  SRC      := $(W)/src/linux-$(BASE)
+  SRC      := $(WORK)/src/linux-$(BASE)
   BUILD_ID := $(BASE)
   TARBALL  := /usr/src/linux-source-$(BASE).tar.xz
   PATCHDIR := $(TOP)/kernel-patches/$(BASE)
@@ -131,9 +131,9 @@ else
     endif
   endif
 endif
-BLD      := $(W)/build/$(BUILD_ID)-$(FLAVOUR)
-ROOTFS   := $(W)/rootfs/$(BUILD_ID)-$(FLAVOUR)
-PKGROOT  := $(W)/rootfs/packages
+BLD      := $(WORK)/build/$(BUILD_ID)-$(FLAVOUR)
+ROOTFS   := $(WORK)/rootfs/$(BUILD_ID)-$(FLAVOUR)
+PKGROOT  := $(WORK)/rootfs/packages
 LINUX    := $(BLD)/linux
 
 # Kbuild's output conventions (scripts/Kbuild.include): a rule runs
@@ -156,7 +156,7 @@ cmd = @set -e; mkdir -p $(@D); \
 # or when cmd_X differs from the command that made it, which is kept in
 # work/.cmd/ (the same path as the target's under work/, .cmd added): a
 # change of flags in this Makefile or a build.mk remakes what it built.
-cmd-file = $(W)/.cmd$(patsubst $(W)%,%,$@).cmd
+cmd-file = $(WORK)/.cmd$(patsubst $(WORK)%,%,$@).cmd
 saved-cmd = $(strip $(file <$(cmd-file)))
 new-cmd = $(strip $(cmd_$(1)))
 cmd-same = $(and $(findstring x$(new-cmd)x,x$(saved-cmd)x),$(findstring x$(saved-cmd)x,x$(new-cmd)x))
@@ -229,7 +229,7 @@ kernel: config $(HOSTBIN)/kbuild-progress $(HOSTBIN)/kbuild-cc $(HOSTBIN)/blob-c
 		$(TOP)/scripts/kernel-build $(SRC) $(BLD) $(HOSTBIN)/kbuild-progress
 
 rootfs: kernel guest-progs
-	$(Q)$(TOP)/scripts/rootfs-packages $(TOP)/rootfs/packages.list $(W)/debs $(PKGROOT)
+	$(Q)$(TOP)/scripts/rootfs-packages $(TOP)/rootfs/packages.list $(WORK)/debs $(PKGROOT)
 	$(Q)$(TOP)/scripts/rootfs-assemble $(PKGROOT) $(ROOTFS) $(SRC) $(BLD) $(GUESTBIN) $(TOP)/rootfs/overlay
 
 export-patches: deps
@@ -240,9 +240,9 @@ endif
 
 # ---- running an instance --------------------------------------------------------
 
-SHARE ?= $(W)/share
+SHARE ?= $(WORK)/share
 RUN_ENV = LINUX=$(LINUX) ROOTFS=$(ROOTFS) MEM=$(MEM) NET=$(NET) UMID=$(UMID) PIN=$(PIN) \
-	SHARE=$(SHARE) APPEND='$(subst ','\'',$(value APPEND))' RUNDIR=$(W)/run UMLDIR=$(W)/uml \
+	SHARE=$(SHARE) APPEND='$(subst ','\'',$(value APPEND))' RUNDIR=$(WORK)/run UMLDIR=$(WORK)/uml \
 	SUPERVISOR=$(HOSTBIN)/umdlab-run BLOBCHECK=$(HOSTBIN)/blob-check TIMEOUT=$(TIMEOUT)
 
 # run-uml builds only what is missing or stale (see scripts/kernel-build).
@@ -251,13 +251,13 @@ run-uml: rootfs $(HOSTBIN)/umdlab-run $(HOSTBIN)/blob-check
 	$(Q)$(RUN_ENV) CMD='$(subst ','\'',$(value CMD))' $(TOP)/scripts/run-uml
 
 halt:
-	$(Q)$(TOP)/scripts/halt-uml $(W)/uml $(UMID)
+	$(Q)$(TOP)/scripts/halt-uml $(WORK)/uml $(UMID)
 
 # ---- the loop and the benchmark ------------------------------------------------
 
 # The fast set make check runs when T= is not given.
 CHECK_T ?= launch,restart,unload
-CHECK_ENV = $(RUN_ENV) TOP=$(TOP) W=$(W) BASE=$(BASE) HOSTBIN=$(HOSTBIN) SRC=$(SRC) \
+CHECK_ENV = $(RUN_ENV) TOP=$(TOP) WORK=$(WORK) BASE=$(BASE) HOSTBIN=$(HOSTBIN) SRC=$(SRC) \
 	BLD=$(BLD) PKGROOT=$(PKGROOT) GUESTBIN=$(GUESTBIN) FLAVOUR=$(FLAVOUR) COUNT='$(COUNT)' JOBS=$(JOBS)
 
 check: deps $(HOSTBIN)/loopback-token
@@ -294,7 +294,7 @@ mutate: tree host-tools $(HOSTBIN)/loopback-token
 # Coverage of the UMD code: the guest groups on FLAVOUR=coverage, every
 # boot's counters collected, then lcov's report (scripts/coverage-report).
 COVERAGE_T ?= boot,drivers,kunit,sample,scenarios,faults
-COVERAGE_DIR = $(W)/coverage/$(BUILD_ID)
+COVERAGE_DIR = $(WORK)/coverage/$(BUILD_ID)
 .PHONY: coverage
 coverage:
 ifneq ($(FLAVOUR),coverage)
@@ -329,4 +329,4 @@ help:
 # Removes what can be rebuilt from the inputs.  Never the kernel work tree
 # (work/src, a developer's edits and commits), the .deb cache or the share.
 clean:
-	rm -rf $(W)/build $(W)/rootfs $(W)/host $(W)/guest $(W)/.cmd $(W)/test
+	rm -rf $(WORK)/build $(WORK)/rootfs $(WORK)/host $(WORK)/guest $(WORK)/.cmd $(WORK)/test

@@ -20,4 +20,4 @@ gdb: rootfs
 		CMD='$(subst ','\'',$(value CMD))' $(TOP)/scripts/run-uml
 
 attach:
-	$(Q)BLD=$(BLD) $(TOP)/scripts/gdb-uml attach $(W)/uml $(UMID)
+	$(Q)BLD=$(BLD) $(TOP)/scripts/gdb-uml attach $(WORK)/uml $(UMID)

@@ -169,7 +169,7 @@ fi
 # have a UMLDIR of their own, so that their seats are not taken by other
 # groups' instances (JOBS), and a share of their own: each guest waits
 # there until the host has looked at it.
-pin_dir=$(mktemp -d "$W/test/pin.XXXXXX")
+pin_dir=$(mktemp -d "$WORK/test/pin.XXXXXX")
 trap 'rm -rf "$pin_dir"' EXIT
 # pin_start NAME [VAR=VALUE...]: boot instance t$$-pin-NAME in the
 # background, its guest waiting for the host's "go".

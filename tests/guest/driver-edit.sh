@@ -21,7 +21,7 @@
 plan 5
 
 nonce=edit$$
-scratch=$W/test/driver-edit.$$
+scratch=$WORK/test/driver-edit.$$
 cleanup() {
 	chmod -R u+rwx "$scratch" 2>/dev/null
 	rm -rf "$scratch"

@@ -62,13 +62,13 @@ else
 	BPFILTER=0 DRV_MOD=umd_sample DRV_PROC=umd_sample_user
 fi
 
-mkdir -p "$W/test"
+mkdir -p "$WORK/test"
 # Kept when something failed, for the session transcripts (*.out); of
 # those earlier runs kept, the newest three stay, and any from the last
 # hour (a group running meanwhile in another make test).
-ls -dt "$W"/test/gdb.?????? 2>/dev/null | tail -n +4 |
+ls -dt "$WORK"/test/gdb.?????? 2>/dev/null | tail -n +4 |
 	xargs -r -I{} find {} -maxdepth 0 -mmin +60 -exec rm -rf {} +
-tmp=$(mktemp -d "$W/test/gdb.XXXXXX")
+tmp=$(mktemp -d "$WORK/test/gdb.XXXXXX")
 trap '[ "$TAP_FAILED" -eq 0 ] && rm -rf "$tmp" || echo "# session transcripts kept in $tmp"' EXIT
 
 # Every gdb script starts with this: 't CMD' runs CMD, echoes it as

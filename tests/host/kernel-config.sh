@@ -5,8 +5,8 @@
 # configuration is redone only when a fragment or the script changed.
 # Uses the real kernel tree with a scratch build directory.
 . "$TOP/tests/lib.sh"
-SRC=${SRC:-$W/src/linux-$BASE}
-bld=$W/test/config-bld
+SRC=${SRC:-$WORK/src/linux-$BASE}
+bld=$WORK/test/config-bld
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" "$bld"' EXIT
 rm -rf "$bld"

@@ -6,19 +6,22 @@
 # configuration and every file of the source tree.  The scan runs in two
 # halves side by side (drivers/ and Documentation/, then the rest): an
 # edit in either half, a new file, a removed or renamed file, a changed
-# symlink or a newer .config must run Kbuild; a file under .git must not.  And under a `make -s` (make check runs its
+# symlink, a newer .config or other Kbuild variables (KCFLAGS, W=1) must
+# run Kbuild; a file under .git must not.  And under a `make -s` (make check runs its
 # stages so) Kbuild must still print its object lines, which the
 # progress line counts.  The tree and the build are stand-ins: their
 # Makefile only records that Kbuild ran, and the make flags it got.
 . "$TOP/tests/lib.sh"
 
-plan 12
+plan 14
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 src=$tmp/src bld=$tmp/build
 mkdir -p "$src"/{drivers/base,Documentation,kernel,.git/objects} "$bld"
-printf '%%:\n\t@echo "$(firstword -$(MAKEFLAGS))" > $(O)/kbuild-ran; exit 3\n' > "$src/Makefile"
+# The stand-in Kbuild succeeds only while $bld/kbuild-ok exists (reset's
+# build, which records what it was built with).
+printf '%%:\n\t@echo "$(firstword -$(MAKEFLAGS))" > $(O)/kbuild-ran; test -e $(O)/kbuild-ok\n' > "$src/Makefile"
 touch "$src"/drivers/base/core.c "$src"/Documentation/index.rst "$src"/kernel/exit.c \
 	"$src"/.git/objects/pack "$bld"/.config "$bld"/.umdlab-blobs
 printf '#!/bin/sh\n' > "$bld/linux"
@@ -30,6 +33,10 @@ reset() {
 	[ -e "$src/kernel/exit.c" ] || { rm -f "$src/kernel/fork.c"; touch "$src/kernel/exit.c"; }
 	[ -e "$src/drivers/base/core.c" ] || touch "$src/drivers/base/core.c"
 	rm -f "$src/kernel/link.h"
+	touch "$bld/kbuild-ok"
+	env -u KCFLAGS "$TOP/scripts/kernel-build" "$src" "$bld" "$HOSTBIN/kbuild-progress" >/dev/null 2>&1 ||
+		echo "# reset: the stand-in build failed"
+	rm -f "$bld/kbuild-ok" "$bld/kbuild-ran"
 	find "$src" "$bld" -exec touch -h -d '2020-01-01 00:00' {} +
 	touch -d '2021-01-01 00:00' "$bld/.umdlab-built"
 }
@@ -76,6 +83,21 @@ stale_case symlink-rebuilds "a symlink made or changed (kernel/link.h)" \
 	ln -sfn exit.c "$src/kernel/link.h"
 stale_case config-rebuilds "a .config newer than the last build" \
 	touch "$bld/.config"
+
+# Kbuild's variables and command line: the same files built with
+# other flags are another kernel.
+stale_case kcflags-rebuilds "KCFLAGS in the environment (make run-uml KCFLAGS=-DDEBUG)" \
+	export KCFLAGS=-DUMDLAB_STALE
+unset KCFLAGS
+reset
+printf 'all:\n\t@IF_STALE=1 %s %s %s %s >/dev/null 2>&1; true\n' "$TOP/scripts/kernel-build" \
+	"$src" "$bld" "$HOSTBIN/kbuild-progress" > "$tmp/w1.mk"
+make -s --no-print-directory -f "$tmp/w1.mk" W=1
+if [ -e "$bld/kbuild-ran" ]; then
+	pass w1-rebuilds
+else
+	fail w1-rebuilds "W=1 on make's command line (Kbuild's extra warnings) must run Kbuild"
+fi
 
 reset
 touch "$src/.git/objects/pack"

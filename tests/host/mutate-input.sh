@@ -28,7 +28,7 @@ mkpatch stale "Caught-by: launch" three THREE
 mkdir "$d/good" && cp "$d/p/good.patch" "$d/good/"
 
 unset T
-export TOP W=$d/w SRC=$d/src BLD=$d/bld ROOTFS=$d/rootfs
+export TOP WORK=$d/w SRC=$d/src BLD=$d/bld ROOTFS=$d/rootfs
 cases=(
 	"no-args||usage: mutate"
 	"missing|$d/nosuch|no patch or directory"
@@ -49,7 +49,7 @@ for c in "${cases[@]}"; do
 done
 
 out=$(MUTATE_CHECK_ONLY=1 "$TOP/scripts/mutate" "$d/good" 2>&1); rc=$?
-if [ $rc -eq 0 ] && [ -z "$out" ] && [ ! -e "$W" ] && git -C "$SRC" diff --quiet; then
+if [ $rc -eq 0 ] && [ -z "$out" ] && [ ! -e "$WORK" ] && git -C "$SRC" diff --quiet; then
 	pass check-only-good
 else
 	fail check-only-good "a good patch set must pass make mutate's check, silently, with nothing applied" "rc=$rc: $out"

@@ -5,7 +5,7 @@
 # the command that builds them changes, not only when a source is newer
 # (the Makefile's if_changed, after Kbuild's): new flags in the Makefile
 # or on make's command line must not leave programs built with the old
-# ones.  Builds into a scratch work directory (W=), never work/.
+# ones.  Builds into a scratch work directory (WORK=), never work/.
 . "$TOP/tests/lib.sh"
 
 plan 6
@@ -17,7 +17,7 @@ mkdir -p "$w"
 flags="-O2 -Wall -Wextra -Werror"
 # built MAKE-ARGS...: the programs make says it compiled, one a line.
 built() {
-	make -C "$TOP" --no-print-directory W="$w" "$@" 2>&1 |
+	make -C "$TOP" --no-print-directory WORK="$w" "$@" 2>&1 |
 		sed -n 's/^  \(HOSTCC\|GUESTCC\) *//p' | sort | paste -sd' '
 }
 tools=$(built host-tools)

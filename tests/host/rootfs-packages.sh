@@ -12,7 +12,7 @@
 
 plan 5
 
-pkgroot=$W/rootfs/packages
+pkgroot=$WORK/rootfs/packages
 [ -f "$pkgroot/.umdlab-packages" ] || { echo "umdlab: no package root at $pkgroot (make rootfs)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -26,7 +26,7 @@ cp -a "$pkgroot" "$tmp/packages"
 # a file no package ships, is gone).
 run() {
 	touch "$tmp/packages/.umdlab-test-marker"
-	OUT=$("$tmp/bin/rootfs-packages" "$tmp/rootfs/packages.list" "$W/debs" "$tmp/packages" 2>&1)
+	OUT=$("$tmp/bin/rootfs-packages" "$tmp/rootfs/packages.list" "$WORK/debs" "$tmp/packages" 2>&1)
 	RC=$?
 }
 remade() { [ ! -e "$tmp/packages/.umdlab-test-marker" ]; }

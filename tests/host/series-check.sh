@@ -7,8 +7,8 @@
 # absent and the exit status is 1.  The stand-in kernel's source is
 # beside this group (tests/host/series-check/).
 . "$TOP/tests/lib.sh"
-SRC=${SRC:-$W/src/linux-$BASE}
-BLD=${BLD:-$W/build/$BASE-default}
+SRC=${SRC:-$WORK/src/linux-$BASE}
+BLD=${BLD:-$WORK/build/$BASE-default}
 SC=$TOP/scripts/series-check
 data=$TOP/tests/host/series-check
 tmp=$(mktemp -d)
