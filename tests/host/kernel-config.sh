@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # scripts/kernel-config: fragments are verified after olddefconfig, and the
-# configuration is redone only when a fragment or the script changed.
+# configuration is redone only when a fragment, the script or a Kconfig
+# file of the tree changed.
 # Uses the real kernel tree with a scratch build directory.
 . "$TOP/tests/lib.sh"
 SRC=${SRC:-$WORK/src/linux-$BASE}
@@ -11,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" "$bld"' EXIT
 rm -rf "$bld"
 
-plan 7
+plan 9
 
 # refused NAME LINE WANT WHY: a fragment holding LINE must fail the
 # configuration with status 2 and a message matching WANT.
@@ -58,6 +59,30 @@ if grep -q '^  CONFIG  ' <<<"$out"; then
 else
 	fail recipe-change-reconfig "a change of scripts/kernel-config must redo the configuration" "$out"
 fi
+
+# A Kconfig file of the tree newer than the last configuration (a patch,
+# an edit of a dependency) redoes it: Kbuild's syncconfig would take the
+# change in silently, past the check of the fragments.  The tree is not
+# touched: the configuration's record is made older than its Kconfig.
+# Before the first Kbuild every Kconfig file of the tree counts; after
+# it, those Kbuild's include/config/auto.conf.cmd lists.
+kconfig_case() {
+	local name=$1 what=$2 out
+	# Configured as the case runs it, so that only the age can differ.
+	"$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" >/dev/null 2>&1
+	touch -d '2000-01-01 00:00' "$bld/.umdlab-config-inputs"
+	out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" 2>&1)
+	if grep -q '^  CONFIG  ' <<<"$out"; then
+		pass "$name"
+	else
+		fail "$name" "$what must redo the configuration" "$out"
+	fi
+}
+kconfig_case kconfig-change-reconfig-first "a Kconfig file newer than the configuration, before any Kbuild,"
+mkdir -p "$bld/include/config"
+printf 'deps_config := \\\n\tinit/Kconfig \\\n\tnet/Kconfig\n\n$(deps_config): ;\n' > "$bld/include/config/auto.conf.cmd"
+kconfig_case kconfig-change-reconfig "net/Kconfig (listed by Kbuild's auto.conf.cmd) newer than the configuration"
+rm -rf "$bld/include"
 
 # The changed fragment asks for an option nothing else turns on (no
 # default, no select; unlike, say, CONFIG_BPF, which CONFIG_NET selects)
