@@ -23,11 +23,19 @@
  * in the preprocessed text); depend mode never sees that text, so the
  * decision is made here, from the source file Kbuild names.  Those few
  * objects are cheap; everything else stays cached.
+ *
+ * Each such source is also recorded, by its real path, in .umdlab-incbin
+ * of the directory Kbuild compiles in (the build directory):
+ * scripts/blob-verify lists the drivers it checks from the callers of
+ * umd_load_blob() the tree's commits hold, and takes a driver added
+ * since, maybe not committed yet, from this record.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -64,6 +72,28 @@ static int has_incbin(const char *path)
 	return found;
 }
 
+/*
+ * One write(2) of a line to a file opened O_APPEND: the compiles Kbuild
+ * runs side by side cannot interleave their lines.
+ */
+static void record_incbin(const char *path)
+{
+	char real[PATH_MAX], line[PATH_MAX + 1];
+	int fd, n;
+
+	if (!realpath(path, real))
+		return;
+	n = snprintf(line, sizeof(line), "%s\n", real);
+	if (n <= 0 || n >= (int)sizeof(line))
+		return;
+	fd = open(".umdlab-incbin", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, line, n) != n)
+		fprintf(stderr, "umdlab: cannot record %s in .umdlab-incbin\n", real);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	int i, sources = 0;
@@ -75,8 +105,10 @@ int main(int argc, char **argv)
 	for (i = 2; i < argc; i++) {
 		if (!strcmp(argv[i - 1], "-o") || !is_source(argv[i]))
 			continue;
-		if (has_incbin(argv[i]))
+		if (has_incbin(argv[i])) {
+			record_incbin(argv[i]);
 			break;
+		}
 		sources++;
 	}
 	if (i < argc || !sources) {
