@@ -20,7 +20,6 @@ export V
 TOP      := $(CURDIR)
 WORK     := $(TOP)/work
 HOSTBIN  := $(WORK)/host
-GUESTBIN := $(WORK)/guest
 
 ifneq ($(words $(TOP)),1)
   $(error umdlab: the project path must not contain spaces: $(TOP))
@@ -133,6 +132,10 @@ else
 endif
 BLD      := $(WORK)/build/$(BUILD_ID)-$(FLAVOUR)
 ROOTFS   := $(WORK)/rootfs/$(BUILD_ID)-$(FLAVOUR)
+# Guest programs, one set per source tree: the scenario programs and the
+# pidfd selftests are built against the tree's kselftest headers, so a
+# set shared by 6.1 and 6.12 was rebuilt at every switch of BASE.
+GUESTBIN := $(WORK)/guest/$(BUILD_ID)
 PKGROOT  := $(WORK)/rootfs/packages
 LINUX    := $(BLD)/linux
 
@@ -255,8 +258,12 @@ halt:
 
 # ---- the loop and the benchmark ------------------------------------------------
 
-# The fast set make check runs when T= is not given.
-CHECK_T ?= launch,restart,unload
+# The fast set make check runs when T= is not given: bpfilter's
+# scenarios, or, on a tree without bpfilter (BASE=6.12, a KSRC after
+# 6.8), the sample driver's group.
+CHECK_T_umd      := launch,restart,unload
+CHECK_T_umd-6.12 := sample
+CHECK_T ?= $(CHECK_T_$(UMD))
 CHECK_ENV = $(RUN_ENV) TOP=$(TOP) WORK=$(WORK) BASE=$(BASE) HOSTBIN=$(HOSTBIN) SRC=$(SRC) \
 	BLD=$(BLD) PKGROOT=$(PKGROOT) GUESTBIN=$(GUESTBIN) FLAVOUR=$(FLAVOUR) COUNT='$(COUNT)' JOBS=$(JOBS)
 

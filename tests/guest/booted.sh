@@ -40,10 +40,11 @@ build_id() {
 # file_build_id FILE: the build ID readelf finds in an ELF file.
 file_build_id() { readelf -n "$1" 2>/dev/null | awk '/Build ID:/ {print $3; exit}'; }
 
+# modules.order names each module's .ko (6.1) or its .o (from 6.2 on).
 mods=()
 while read -r ko; do
-	[ -n "$ko" ] && mods+=("$ko")
-done < <(cat "$BLD/modules.order" 2>/dev/null)
+	[ -n "$ko" ] && mods+=("${ko%.o}.ko")
+done < <(sed 's/\.ko$/.o/' "$BLD/modules.order" 2>/dev/null)
 
 plan $((1 + ${#mods[@]}))
 

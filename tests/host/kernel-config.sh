@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" "$bld"' EXIT
 rm -rf "$bld"
 
-plan 10
+plan 12
 
 # refused NAME LINE WANT WHY: a fragment holding LINE must fail the
 # configuration with status 2 and a message matching WANT.
@@ -56,6 +56,27 @@ if ! grep -q '^  CONFIG  ' <<<"$out" && [ "$before" = "$(stat -c %Y.%y "$bld/.co
 else
 	fail unchanged-no-reconfig "unchanged fragments must not redo the configuration (merge_config.sh and allnoconfig, a second each time)" "$out"
 fi
+
+# A .config edited by hand is built as it is, with a note; a later
+# configuration keeps it beside the new one (never lost).
+sed -i 's/^CONFIG_MAGIC_SYSRQ=y$/# CONFIG_MAGIC_SYSRQ is not set (edited by hand)/' "$bld/.config"
+out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$TOP/uml-config/base.config" 2>&1)
+if grep -q '^  NOTE    .*edited by hand' <<<"$out" && ! grep -q '^  CONFIG  ' <<<"$out" &&
+   grep -q '(edited by hand)' "$bld/.config"; then
+	pass hand-edit-built-noted
+else
+	fail hand-edit-built-noted "a .config edited by hand must be kept as it is, with a NOTE line on the build" "$out"
+fi
+cp "$TOP/uml-config/base.config" "$tmp/base2.config"
+echo "# a change" >> "$tmp/base2.config"
+out=$("$TOP/scripts/kernel-config" "$SRC" "$bld" "$tmp/base2.config" 2>&1)
+kept=$(sed -n 's/^  KEPT    \([^ ]*\) .*/\1/p' <<<"$out")
+if [ -n "$kept" ] && grep -q '(edited by hand)' "$kept" 2>/dev/null && grep -q '^  CONFIG  ' <<<"$out"; then
+	pass hand-edit-kept-on-reconfig
+else
+	fail hand-edit-kept-on-reconfig "a configuration that replaces a .config edited by hand must keep the edited one beside it, named on a KEPT line" "$out"
+fi
+rm -f "$bld"/.config.edited-*
 
 # A changed recipe (a copy of the script with a line added) redoes it.
 mkdir -p "$tmp/bin"

@@ -42,8 +42,8 @@ expect_eq old-flags-recompile "$tools" "$(built host-tools)" \
 	"going back to the Makefile's flags must recompile again"
 
 # A guest program (static, its own flags) the same way.
-built "$w/guest/umdlab-init" >/dev/null
+built "$w/guest/${BASE:-6.1}/umdlab-init" >/dev/null
 expect_eq guest-flags-recompile "umdlab-init" \
-	"$(built "$w/guest/umdlab-init" GUEST_CFLAGS="-O1 -Wall -Wextra -static")" \
+	"$(built "$w/guest/${BASE:-6.1}/umdlab-init" GUEST_CFLAGS="-O1 -Wall -Wextra -static")" \
 	"new GUEST_CFLAGS must recompile a guest program"
 done_testing
