@@ -332,6 +332,7 @@ help:
 	@echo "  kernel  rootfs  config  tree  export-patches  halt  clean"
 	@echo "variables: BASE KSRC FLAVOUR FRAGMENTS MEM NET CMD APPEND UMID PIN SHARE"
 	@echo "  TIMEOUT T COUNT JOBS WATCH BENCH RUNS RESTARTS SOAK TT V CCACHE"
+	@echo "  and Kbuild's own (KCFLAGS W C ...: Documentation/kbuild/kbuild.rst), passed to Kbuild"
 
 # Removes what can be rebuilt from the inputs.  Never the kernel work tree
 # (work/src, a developer's edits and commits), the .deb cache or the share.
