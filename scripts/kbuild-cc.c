@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kbuild-cc CC ARG...: the compiler Kbuild calls (CC=, HOSTCC=) when the
- * build goes through ccache.
+ * kbuild-cc [--no-ccache] CC ARG...: the compiler Kbuild calls (CC=,
+ * HOSTCC=); --no-ccache (CCACHE=0) runs CC itself for every command.
  *
  * Runs `ccache CC ARG...` for a compile of a source file, except for one
  * that contains `.incbin`: that one is compiled by CC itself, uncached.
@@ -96,10 +96,16 @@ static void record_incbin(const char *path)
 
 int main(int argc, char **argv)
 {
-	int i, sources = 0;
+	int i, sources = 0, no_ccache = 0;
 
+	/* CCACHE=0: every compile by CC itself, still recorded as above. */
+	if (argc > 1 && !strcmp(argv[1], "--no-ccache")) {
+		no_ccache = 1;
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "umdlab: usage: kbuild-cc CC ARG...\n");
+		fprintf(stderr, "umdlab: usage: kbuild-cc [--no-ccache] CC ARG...\n");
 		return 2;
 	}
 	for (i = 2; i < argc; i++) {
@@ -111,7 +117,7 @@ int main(int argc, char **argv)
 		}
 		sources++;
 	}
-	if (i < argc || !sources) {
+	if (i < argc || !sources || no_ccache) {
 		execvp(argv[1], argv + 1);
 		fprintf(stderr, "umdlab: cannot run %s: %s\n", argv[1],
 			strerror(errno));

@@ -8,7 +8,7 @@
 # turns depend mode off without breaking the build.
 . "$TOP/tests/lib.sh"
 
-plan 5
+plan 8
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -42,12 +42,25 @@ for i in 1 2; do env PATH="$HOSTBIN:$PATH" kbuild-cc gcc -Wp,-MMD,plain.d -c pla
 hits=$(ccache --print-stats 2>/dev/null | awk '$1 == "direct_cache_hit" {print $2}')
 expect_eq others-cached 1 "$hits" "an ordinary source must still be served from ccache (direct hits after two compiles)"
 
+# CCACHE=0 (kernel-build passes --no-ccache): ccache is not run at all,
+# and a source that embeds a file is still recorded for blob-verify.
+ccache -z >/dev/null
+rm -f .umdlab-incbin
+for i in 1 2; do env PATH="$HOSTBIN:$PATH" kbuild-cc --no-ccache gcc -Wp,-MMD,plain.d -c plain.c -o plain.o; done
+calls=$(ccache --print-stats 2>/dev/null | awk '$1 ~ /^(direct_cache_hit|preprocessed_cache_hit|cache_miss)$/ {n += $2} END {print n + 0}')
+expect_eq no-ccache-bypasses 0 "$calls" "kbuild-cc --no-ccache (CCACHE=0) must not go through ccache (hits and misses counted)"
+echo one > prog
+env PATH="$HOSTBIN:$PATH" kbuild-cc --no-ccache gcc -Wp,-MMD,blob.d -c blob.S -o blob.o
+expect_eq no-ccache-records "$(realpath blob.S)" "$(cat .umdlab-incbin 2>/dev/null)" \
+	"with --no-ccache too, a source that embeds a file must be recorded (.umdlab-incbin), and only it"
+
 # kernel-build with a stand-in make that compiles with the CC it is given.
 mkdir -p bin src bld
 cat > bin/make <<'MK'
 #!/bin/bash
 for a in "$@"; do case $a in CC=*) cc=${a#CC=} ;; esac; done
 echo "CCACHE_DEPEND=${CCACHE_DEPEND-unset} CCACHE_NODEPEND=${CCACHE_NODEPEND-unset}" > "$STANDIN_LOG"
+echo "$cc" > "$STANDIN_LOG.cc"
 $cc -c "$STANDIN_SRC" -o "$STANDIN_SRC.o"
 MK
 chmod +x bin/make
@@ -57,4 +70,7 @@ out=$(CCACHE_DEPEND=0 run_kb); rc=$?
 expect_eq ccache-depend-0-builds 0 "$rc" "CCACHE_DEPEND=0 (depend mode off) must build: $out"
 expect_eq ccache-depend-0-means-nodepend "CCACHE_DEPEND=unset CCACHE_NODEPEND=1" "$(cat env 2>/dev/null)" \
 	"CCACHE_DEPEND=0 must reach ccache as CCACHE_NODEPEND=1 (ccache rejects '0' as a boolean)"
+out=$(CCACHE=0 run_kb); rc=$?
+expect_eq ccache-0-no-ccache "0 kbuild-cc --no-ccache gcc" "$rc $(cat env.cc 2>/dev/null)" \
+	"CCACHE=0 must build, through kbuild-cc --no-ccache (the drivers' record kept, no ccache): $out"
 done_testing
