@@ -40,11 +40,15 @@ build_id() {
 # file_build_id FILE: the build ID readelf finds in an ELF file.
 file_build_id() { readelf -n "$1" 2>/dev/null | awk '/Build ID:/ {print $3; exit}'; }
 
-# modules.order names each module's .ko (6.1) or its .o (from 6.2 on).
-mods=()
+# modules.order names each module's .ko (6.1) or its .o (from 6.2 on);
+# mods holds the .ko files, names the modules' names in sysfs.
+mods=() names=()
 while read -r ko; do
-	[ -n "$ko" ] && mods+=("${ko%.o}.ko")
-done < <(sed 's/\.ko$/.o/' "$BLD/modules.order" 2>/dev/null)
+	[ -n "$ko" ] || continue
+	mods+=("${ko%.*}.ko")
+	m=$(basename "${ko%.*}")
+	names+=("${m//-/_}")
+done < <(cat "$BLD/modules.order" 2>/dev/null)
 
 plan $((1 + ${#mods[@]}))
 
@@ -74,9 +78,7 @@ esac
 
 # One boot: the kernel's notes, then each module loaded and its notes.
 cmd='echo guest-ran; echo "kernel $(od -An -v -tx1 /sys/kernel/notes | tr -d " \n")"'
-for ko in "${mods[@]}"; do
-	m=$(basename "$ko" .ko)
-	m=${m//-/_}
+for m in "${names[@]}"; do
 	cmd="$cmd; modprobe $m >/dev/null 2>&1; echo \"module $m \$(od -An -v -tx1 /sys/module/$m/notes/.note.gnu.build-id 2>/dev/null | tr -d ' \n')\""
 done
 ROOTFS=$rootfs guest_run "$cmd"
@@ -97,10 +99,9 @@ compare() {
 	fi
 }
 compare kernel-is-built "kernel" "$BLD/linux" "$(sed -n 's/^kernel //p' <<<"$OUT" | head -1)"
-for ko in "${mods[@]}"; do
-	m=$(basename "$ko" .ko)
-	m=${m//-/_}
-	compare "module-$m-is-built" "module $m" "$BLD/$ko" \
+for i in "${!mods[@]}"; do
+	m=${names[$i]}
+	compare "module-$m-is-built" "module $m" "$BLD/${mods[$i]}" \
 		"$(awk -v m="$m" '$1 == "module" && $2 == m {print $3; exit}' <<<"$OUT")"
 done
 done_testing
