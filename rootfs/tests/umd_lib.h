@@ -25,6 +25,8 @@
 
 #define LOADED_MSG	"Loaded bpfilter_umh pid "
 #define INIT_MSG	" as init process"
+/* arch/um free_initmem() with CONFIG_UML_POISON_INIT_DATA (common/0007). */
+#define POISONED_MSG	"Poisoned unused kernel image (initmem) memory"
 #define MODULE_DIR	"/sys/module/bpfilter"
 #define PF_KTHREAD	0x00200000	/* include/linux/sched.h */
 

@@ -129,13 +129,17 @@ FIXTURE_TEARDOWN(umd)
  * builtin: with CONFIG_BPFILTER_UMH=y the driver is started by
  * load_umh() as an initcall, from the blob in .init.rodata, before init
  * runs; a kill and restart after boot must still work (the restart execs
- * the tmpfs copy umd_load_blob() made at boot).  Runs first, so that the
- * driver it checks is still the one started at boot.
+ * the tmpfs copy umd_load_blob() made at boot).  UML cannot free init
+ * memory: the kernel overwrites init data instead
+ * (CONFIG_UML_POISON_INIT_DATA, kernel-patches/common/0007), and the
+ * scenario requires that it did, between the driver's start and init,
+ * or a restart that reads the blob again would find it intact.  Runs
+ * first, so that the driver it checks is still the one started at boot.
  */
 TEST_F_TIMEOUT(umd, builtin, 60)
 {
 	int all = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	long long loaded_seq = -1, init_seq = -1, seq;
+	long long loaded_seq = -1, init_seq = -1, poisoned_seq = -1, seq;
 	pid_t boot_pid = -1, new_pid = -1;
 	const char *bad;
 	struct run r;
@@ -165,10 +169,14 @@ TEST_F_TIMEOUT(umd, builtin, 60)
 		}
 		if (strstr(rec, INIT_MSG) && init_seq < 0)
 			init_seq = seq;
+		if (strstr(rec, POISONED_MSG) && poisoned_seq < 0)
+			poisoned_seq = seq;
 	}
 	close(all);
 	if (sabotage("late-driver"))
 		loaded_seq = init_seq + 1;
+	if (sabotage("init-data-kept"))
+		poisoned_seq = -1;
 	ASSERT_LE(0, loaded_seq)
 		TH_LOG("no \"" LOADED_MSG "N\" in the kernel log: the built-in driver did not start at boot");
 	ASSERT_LE(0, init_seq)
@@ -181,7 +189,9 @@ TEST_F_TIMEOUT(umd, builtin, 60)
 		       boot_pid);
 	bad = driver_shape(boot_pid);
 	ASSERT_EQ(NULL, bad) TH_LOG("%s", bad);
-	TH_LOG("note: UML never frees init memory (arch/um free_initmem() is empty), so this cannot catch a restart that reads the freed .init.rodata blob; it checks that a restart after boot works");
+	ASSERT_TRUE(poisoned_seq > loaded_seq && poisoned_seq < init_seq)
+		TH_LOG("init data must be poisoned after the driver's start and before init (\"" POISONED_MSG "\" at log record %lld; driver %lld, init %lld): without CONFIG_UML_POISON_INIT_DATA a restart that reads the .init.rodata blob finds it intact",
+		       poisoned_seq, loaded_seq, init_seq);
 
 	/* Kill and restart, after boot. */
 	if (!sabotage("skip-kill"))
