@@ -290,7 +290,20 @@ host_leftovers() {
 # it still owns.  For a session this shell is not in (a `setsid make ...`
 # it started and waited for) that is every process left in it.  One
 # "PID ARGS" line each.
+# Only those still there 0.3 s later: a process of a group running
+# alongside (JOBS=2) is orphaned for a moment when a signal ends its
+# parent first, and gone the next; one seen once was reported with an
+# empty command line (it had exited by then).  Something left behind
+# stays.
 session_leftovers() {
+	local first
+	first=$(session_leftovers_once "$1")
+	[ -n "$first" ] || return 0
+	sleep 0.3
+	session_leftovers_once "$1" | awk 'NR == FNR {seen[$1] = 1; next} $1 in seen' \
+		<(echo "$first") -
+}
+session_leftovers_once() {
 	local self=$BASHPID p
 	for p in $(proc_table | awk -v id="$1" -v self="$self" '
 		{ pp[$1] = $2; sid[$1] = $4; st[$1] = $5
