@@ -11,7 +11,7 @@
 # without umd_sample.ko every test is skipped.
 . "$TOP/tests/lib.sh"
 
-TESTS="load ping echo echo-max echo-over-limit bad-commands exit-clean
+TESTS="load driver-parent ping echo echo-max echo-over-limit bad-commands exit-clean
 	restart-after-exit crash-sigsegv restart-after-crash hang-times-out
 	restart-after-hang killed-driver-restarts tgid-tracks-driver unload
 	unload-no-driver-left health-check-fails-load health-check-fails-restart
@@ -62,6 +62,7 @@ boot "S=$S
 modprobe umd_sample || echo modprobe-failed
 echo status1=\$(\$S status)
 echo pidof1=\$(pidof umd_sample_user)
+echo parent1=\$(cat /proc/\$(awk '{print \$4}' /proc/\$(pidof umd_sample_user)/stat)/comm)
 echo ping1=\$(\$S ping)
 echo echo1=\$(\$S echo hello umd world)
 echo max=\$(\$S echo-size 512)
@@ -101,6 +102,8 @@ else
 	fail load "modprobe umd_sample must start one driver, the one status names (want 'pid P starts 1', pidof = P)" \
 		"status: $(val status1); pidof: $(val pidof1)" "$(grep -E 'modprobe|umd_sample' <<<"$OUT" | head -5)"
 fi
+is driver-parent kthreadd "$(val parent1)" \
+	"the driver's parent must be kthreadd (the usermode helper's worker forks it with CLONE_PARENT), which ignores SIGCHLD: an exited driver is reaped, not left a zombie"
 is ping "pong $pid1" "$(val ping1)" "ping must be answered by the driver, with its own pid"
 is echo "hello umd world" "$(val echo1)" "echo PAYLOAD must come back unchanged"
 is echo-max "echoed 512" "$(val max)" "a payload of exactly the limit (512 bytes) must come back whole"
