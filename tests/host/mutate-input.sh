@@ -32,6 +32,7 @@ export TOP WORK=$d/w SRC=$d/src BLD=$d/bld ROOTFS=$d/rootfs
 cases=(
 	"no-args||usage: mutate"
 	"missing|$d/nosuch|no patch or directory"
+	"no-set|$TOP/tests/mutations/6.1-nosuch|no bugs on purpose for 6.1-nosuch (tests/mutations has: 6.1 "
 	"empty-dir|$d/empty|no *.patch in"
 	"no-test|$d/p/nobody.patch|names no test"
 	"bad-var|$d/p/badvar.patch|'lower=x' in its Caught-by line is not VAR=VALUE"
