@@ -6,7 +6,7 @@
 # in, and the allowlist's precision.
 . "$TOP/tests/lib.sh"
 
-plan 20
+plan 23
 
 data=$TOP/tests/host/splat-scan
 
@@ -74,5 +74,16 @@ scan "$real" <(sed -n '1p' "$data/debug-maple.log"; echo "[    0.450000] umdlab-
 expect_eq scan-setup-entry-not-in-scenario 1 "$RC" "a 'setup' entry must not cover a splat that came during a scenario"
 scan "$real" <(sed 's/force_flush_all/umd_cleanup_helper/' "$data/debug-maple.log")
 expect_eq scan-via-precise 1 "$RC" "an entry's via function must be in the splat's call trace"
+
+# A report that names no source file (lockdep's wait-context report at
+# UML's halt, FLAVOUR=debug): the real entry says "-" and a via
+# function; it must be in the call trace, and an entry with neither a
+# file nor a via function is refused.
+scan "$real" "$data/halt-wait-context.log"
+expect_eq scan-real-halt-wait-context 0 "$RC" "the clean debug kernel's wait-context report from close_devices() at halt must pass: $OUT"
+scan "$real" <(sed 's/close_devices/umd_cleanup_helper/g' "$data/halt-wait-context.log")
+expect_eq scan-no-file-via-precise 1 "$RC" "a file-less entry must match only a splat whose call trace has its via function"
+scan <(echo 'any | - | Invalid wait context | - | nothing to match on') "$data/clean.log"
+expect_eq scan-no-file-no-via-refused 2 "$RC" "an allowlist entry with neither a file nor a via function must be refused: $OUT"
 
 done_testing
