@@ -81,22 +81,23 @@ plan $(($(wc -w <<<"$sel") + 2))
 
 # ---- what it runs -----------------------------------------------------------------
 
+# Nothing selected can run on this kernel (bpfilter's scenarios on a
+# tree without bpfilter): no guest boots, so there is no log to scan and
+# nothing to leave behind.
+if [ -z "$c_sel" ] && [ -z "$want_pidfd" ]; then
+	report_umd
+	skip kernel-log-clean "no guest booted: every selected scenario was skipped"
+	skip host-clean "no guest booted: every selected scenario was skipped"
+	done_testing
+	exit
+fi
+
 m0=$(shmfiles)
 umids= logs=() guest_err=
 forget_old_instances
 run_units
 report_umd
 report_pidfd
-
-# Nothing selected could run on this kernel (bpfilter's scenarios on a
-# tree without bpfilter): no guest booted, so there is no log to scan and
-# nothing to have left behind.
-if [ -z "$c_sel" ] && [ -z "$want_pidfd" ]; then
-	skip kernel-log-clean "no guest booted: every selected scenario was skipped"
-	skip host-clean "no guest booted: every selected scenario was skipped"
-	done_testing
-	exit
-fi
 
 # The kernel log of every boot: no splat beyond the allowlist.
 kernel_log_verdict "$guest_err" "" "${logs[@]}"
